@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything pg_rag needs to build, test and run, from Debian 12's own packages.
+# Idempotent: when every package is already installed it does not touch apt at all.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config ca-certificates
+  postgresql-15 postgresql-server-dev-15
+  libcurl4-openssl-dev libopenblas-dev nlohmann-json3-dev libcpp-httplib-dev
+  libxml2-dev libpoppler-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "pg_rag: missing packages: ${missing[*]}" >&2
+  echo "pg_rag: run as root (or install them with apt-get) and try again" >&2
+  exit 1
+fi
+echo "pg_rag: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

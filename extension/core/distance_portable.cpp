@@ -1,0 +1,27 @@
+// Portable kernels: the shared kernel bodies with a one-float "vector"; runs on any CPU, including ARM64.
+#include <cmath>
+
+#include "distance.hpp"
+#include "lanes.hpp"
+
+namespace pgrag {
+namespace {
+
+using V = float;
+constexpr size_t W = 1;
+inline V vzero() { return 0.0f; }
+inline V vload(const float* p) { return *p; }
+inline V vadd(V a, V b) { return a + b; }
+inline V vsub(V a, V b) { return a - b; }
+inline V vmul(V a, V b) { return a * b; }
+inline V vabs(V a) { return std::fabs(a); }
+inline void vstore(float* p, V a) { *p = a; }
+inline void vflush(double* p, V a) { *p += static_cast<double>(a); }
+
+#include "distance_simd.inc"
+
+}  // namespace
+
+const KernelTable& portable_kernels() { return kTable; }
+
+}  // namespace pgrag

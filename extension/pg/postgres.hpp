@@ -1,0 +1,34 @@
+// The only place the glue includes Postgres headers (C headers, so inside extern "C").
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/hash.h"
+#include "common/hashfn.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+}
+
+// Postgres defines these as macros; they break the C++ standard library.
+#undef vsnprintf
+#undef snprintf
+#undef vsprintf
+#undef sprintf
+#undef vfprintf
+#undef fprintf
+#undef vprintf
+#undef printf
+#undef gettext
+#undef dgettext
+#undef ngettext
+#undef dngettext

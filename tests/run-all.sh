@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, and the
+# PGXS build (it must build the same module as CMake). Prints one closing line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${BUILD:-build}"
+PORT="${PGRAG_TEST_PORT:-55433}"
+passed=0
+failed=0
+note() { printf '\n=== %s\n' "$*"; }
+
+# 1. Unit tests of the core library.
+note "unit tests (ctest)"
+ctest --test-dir "$BUILD" --output-on-failure -j2 2>&1 | tee "$BUILD/ctest.log"
+unit_total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$BUILD/ctest.log" | tail -1)
+unit_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$BUILD/ctest.log" | tail -1)
+if [ -z "$unit_total" ]; then unit_total=1; unit_failed=1; fi
+passed=$((passed + unit_total - unit_failed)); failed=$((failed + unit_failed))
+
+# 2. Regression tests against a throwaway cluster, started and stopped here.
+note "regression tests (pg_regress)"
+DATADIR="$(mktemp -d /tmp/pg_rag_test.XXXXXX)"
+chmod 755 "$DATADIR"
+cleanup() { bash docker/pg-cluster.sh stop "$DATADIR/data" >/dev/null 2>&1; rm -rf "$DATADIR"; }
+trap cleanup EXIT
+bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
+rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"
+PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+  --host=127.0.0.1 --port="$PORT" --inputdir=tests/regress --outputdir="$BUILD/regress" \
+  --dbname=pg_rag_regress --load-extension=pg_rag --schedule=tests/regress/schedule 2>&1 | tee "$BUILD/regress.log"
+regress_line=$(grep -E 'All [0-9]+ tests passed|[0-9]+ of [0-9]+ tests (failed|passed)' "$BUILD/regress.log" | tail -1)
+if [[ "$regress_line" =~ All\ ([0-9]+)\ tests\ passed ]]; then
+  passed=$((passed + BASH_REMATCH[1]))
+elif [[ "$regress_line" =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
+  failed=$((failed + BASH_REMATCH[1])); passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  [ -f "$BUILD/regress/regression.diffs" ] && head -200 "$BUILD/regress/regression.diffs"
+else
+  failed=$((failed + 1)); tail -20 "$DATADIR/data/server.log" 2>/dev/null
+fi
+
+# 3. The PGXS build compiles the same sources into a module exporting the same SQL functions.
+note "PGXS build agrees with CMake"
+if bash tests/check-pgxs.sh "$BUILD"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo
+echo "pg_rag: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
