@@ -26,7 +26,7 @@ case "$cmd" in
     fi
     if as_server_user "$PGBIN/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then exit 0; fi
     as_server_user "$PGBIN/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 60 \
-      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp" start >/dev/null
+      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp ${PGRAG_PG_OPTS:-}" start >/dev/null
     ;;
   stop)
     if as_server_user "$PGBIN/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
