@@ -17,6 +17,10 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
+#include "catalog/namespace.h"
 }
 
 // Postgres defines these as macros; they break the C++ standard library.

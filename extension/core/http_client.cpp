@@ -1,0 +1,257 @@
+#include "http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "error.hpp"
+
+namespace pgrag::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kPollMs = 100;  // the longest we wait without checking for interrupts
+
+// One transfer in flight: the easy handle and what its callbacks collect.
+struct Transfer {
+    CURL* easy = nullptr;
+    curl_slist* headers = nullptr;
+    size_t index = 0;
+    std::string body;
+    std::string retry_after;
+    std::string retry_after_ms;
+    char error[CURL_ERROR_SIZE] = {};
+    bool callback_failed = false;
+};
+
+// Callbacks run inside libcurl (C): they must never throw.
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    try {
+        t->body.append(data, size * count);
+        return size * count;
+    } catch (...) {
+        t->callback_failed = true;
+        return 0;
+    }
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    size_t n = size * count;
+    try {
+        std::string line(data, n);
+        auto colon = line.find(':');
+        if (colon != std::string::npos) {
+            std::string name = line.substr(0, colon);
+            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+            std::string value = line.substr(colon + 1);
+            auto first = value.find_first_not_of(" \t");
+            auto last = value.find_last_not_of(" \t\r\n");
+            value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+            if (name == "retry-after") t->retry_after = value;
+            if (name == "retry-after-ms") t->retry_after_ms = value;
+        }
+        return n;
+    } catch (...) {
+        t->callback_failed = true;
+        return 0;
+    }
+}
+
+// Transport failures worth retrying: the server could not be reached or dropped the connection.
+// A timeout is not retried: the caller's time budget is spent.
+bool is_retryable_transport(CURLcode code) {
+    return code == CURLE_COULDNT_CONNECT || code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR ||
+           code == CURLE_GOT_NOTHING || code == CURLE_PARTIAL_FILE;
+}
+
+}  // namespace
+
+struct Client::Impl {
+    CURLM* multi = nullptr;
+    std::vector<CURL*> idle;  // reused easy handles (their connections stay in the multi's cache)
+    std::mt19937_64 rng{std::random_device{}()};
+
+    CURL* take_handle() {
+        if (!idle.empty()) {
+            CURL* h = idle.back();
+            idle.pop_back();
+            curl_easy_reset(h);
+            return h;
+        }
+        CURL* h = curl_easy_init();
+        if (!h) throw Error(ErrorCode::InternalError, "pg_rag: could not create an HTTP handle");
+        return h;
+    }
+};
+
+bool is_retryable_status(long status) {
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry, const Options& options,
+                    double jitter01) {
+    long delay = -1;
+    char* end = nullptr;
+    if (!retry_after_ms.empty()) {
+        double ms = std::strtod(retry_after_ms.c_str(), &end);
+        if (end != retry_after_ms.c_str() && ms >= 0) delay = static_cast<long>(ms);
+    }
+    if (delay < 0 && !retry_after.empty()) {
+        double s = std::strtod(retry_after.c_str(), &end);
+        if (end != retry_after.c_str() && s >= 0) delay = static_cast<long>(s * 1000);
+    }
+    if (delay < 0) {
+        double backoff = static_cast<double>(options.base_retry_delay_ms) * std::pow(2.0, std::min(retry - 1, 20));
+        backoff = std::min(backoff, static_cast<double>(options.max_retry_delay_ms));
+        delay = static_cast<long>(backoff * (0.5 + 0.5 * jitter01));  // jitter keeps many clients from retrying in step
+    }
+    return std::min(delay, options.max_retry_delay_ms);
+}
+
+Client::Client() : impl_(new Impl) {
+    static bool initialised = false;
+    if (!initialised) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        initialised = true;
+    }
+    impl_->multi = curl_multi_init();
+    if (!impl_->multi) {
+        delete impl_;
+        throw Error(ErrorCode::InternalError, "pg_rag: could not initialise libcurl");
+    }
+}
+
+Client::~Client() {
+    for (CURL* h : impl_->idle) curl_easy_cleanup(h);
+    curl_multi_cleanup(impl_->multi);
+    delete impl_;
+}
+
+std::vector<Response> Client::send_all(const std::vector<Request>& requests, const Options& options,
+                                       const InterruptCheck& interrupted) {
+    std::vector<Response> responses(requests.size());
+    std::deque<size_t> ready;
+    for (size_t i = 0; i < requests.size(); ++i) ready.push_back(i);
+    std::vector<std::pair<Clock::time_point, size_t>> waiting;  // retries not due yet
+    std::vector<std::unique_ptr<Transfer>> active;
+
+    // Returns an in-flight or finished transfer's handle to the pool.
+    auto release = [&](Transfer& t) {
+        curl_multi_remove_handle(impl_->multi, t.easy);
+        curl_slist_free_all(t.headers);
+        t.headers = nullptr;
+        impl_->idle.push_back(t.easy);
+        t.easy = nullptr;
+    };
+    // Cleans up everything in flight if we leave by an exception (cancel, allocation failure).
+    struct Guard {
+        std::vector<std::unique_ptr<Transfer>>& active;
+        std::function<void(Transfer&)> release;
+        ~Guard() {
+            for (auto& t : active)
+                if (t->easy) release(*t);
+        }
+    } guard{active, release};
+
+    auto start = [&](size_t index) {
+        auto t = std::make_unique<Transfer>();
+        t->index = index;
+        t->easy = impl_->take_handle();
+        const Request& r = requests[index];
+        for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
+        CURL* e = t->easy;
+        curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM games inside a Postgres backend
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+        if (!r.body.empty()) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+        }
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, options.timeout_ms);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::min(options.connect_timeout_ms, options.timeout_ms));
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate when the server offers it
+        curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+        curl_multi_add_handle(impl_->multi, e);
+        ++stats_.requests;
+        ++responses[index].attempts;
+        active.push_back(std::move(t));
+    };
+
+    auto finish = [&](Transfer& t, CURLcode code) {
+        Response& out = responses[t.index];
+        long status = 0;
+        curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+        out.status = code == CURLE_OK ? status : 0;
+        out.body = std::move(t.body);
+        out.timed_out = code == CURLE_OPERATION_TIMEDOUT;
+        out.transport_error.clear();
+        if (code != CURLE_OK)
+            out.transport_error = t.callback_failed ? "out of memory while reading the response"
+                                  : t.error[0]      ? t.error
+                                                    : curl_easy_strerror(code);
+        bool retry = code == CURLE_OK ? is_retryable_status(status) : is_retryable_transport(code);
+        if (retry && out.attempts <= options.max_retries) {
+            std::uniform_real_distribution<double> jitter(0, 1);
+            long delay = retry_delay_ms(t.retry_after, t.retry_after_ms, out.attempts, options, jitter(impl_->rng));
+            waiting.emplace_back(Clock::now() + std::chrono::milliseconds(delay), t.index);
+            ++stats_.retries;
+        }
+        release(t);
+    };
+
+    while (!ready.empty() || !waiting.empty() || !active.empty()) {
+        if (interrupted && interrupted()) throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
+        auto now = Clock::now();
+        for (auto it = waiting.begin(); it != waiting.end();) {
+            if (it->first <= now) {
+                ready.push_back(it->second);
+                it = waiting.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        while (static_cast<int>(active.size()) < std::max(1, options.max_concurrency) && !ready.empty()) {
+            start(ready.front());
+            ready.pop_front();
+        }
+        if (active.empty()) {
+            // Only retries waiting: sleep towards the earliest, in slices short enough to notice a cancel.
+            if (!waiting.empty()) {
+                auto next = std::min_element(waiting.begin(), waiting.end())->first;
+                auto slice = std::min<Clock::duration>(next - Clock::now(), std::chrono::milliseconds(kPollMs));
+                if (slice > Clock::duration::zero()) std::this_thread::sleep_for(slice);
+            }
+            continue;
+        }
+        int running = 0;
+        curl_multi_perform(impl_->multi, &running);
+        int left = 0;
+        while (CURLMsg* msg = curl_multi_info_read(impl_->multi, &left)) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            Transfer* t = nullptr;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+            CURLcode code = msg->data.result;
+            finish(*t, code);
+            active.erase(std::find_if(active.begin(), active.end(), [&](const auto& p) { return p.get() == t; }));
+        }
+        if (!active.empty()) curl_multi_poll(impl_->multi, nullptr, 0, kPollMs, nullptr);
+    }
+    return responses;
+}
+
+}  // namespace pgrag::http

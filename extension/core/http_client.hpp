@@ -1,0 +1,71 @@
+// HTTP for provider calls: libcurl multi, keep-alive, concurrency, retries, cancellation.
+// Shared by the extension (one client per backend, no threads) and the server.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pgrag::http {
+
+struct Request {
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    std::string body;                  // sent as POST when non-empty
+};
+
+struct Response {
+    long status = 0;              // 0 when no HTTP response arrived
+    std::string body;
+    std::string transport_error;  // set when the request failed below HTTP (refused, timeout, ...)
+    bool timed_out = false;
+    int attempts = 0;
+};
+
+struct Options {
+    long timeout_ms = 30000;           // whole request, per attempt
+    long connect_timeout_ms = 10000;
+    int max_retries = 3;               // retries after the first attempt
+    int max_concurrency = 4;
+    long base_retry_delay_ms = 500;    // exponential backoff with jitter from here
+    long max_retry_delay_ms = 30000;   // cap, also for Retry-After
+};
+
+// Returns true when the caller wants the calls abandoned (query cancel, statement timeout).
+using InterruptCheck = std::function<bool()>;
+
+struct Stats {
+    uint64_t requests = 0;  // attempts sent
+    uint64_t retries = 0;
+};
+
+// True for statuses worth retrying: 429 and 500/502/503/504.
+bool is_retryable_status(long status);
+
+// Delay before retry number `retry` (1-based): Retry-After (seconds or HTTP-date not supported) or
+// Retry-After-Ms when given, else base * 2^(retry-1) with full jitter; capped by max_retry_delay_ms.
+long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry, const Options& options,
+                    double jitter01);
+
+class Client {
+  public:
+    Client();
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Sends every request (at most max_concurrency at once), retrying as the options say, and returns
+    // the final response of each in request order. Throws Error(QueryCanceled) when interrupted.
+    std::vector<Response> send_all(const std::vector<Request>& requests, const Options& options,
+                                   const InterruptCheck& interrupted);
+
+    const Stats& stats() const { return stats_; }
+
+  private:
+    struct Impl;
+    Impl* impl_;
+    Stats stats_;
+};
+
+}  // namespace pgrag::http

@@ -1,0 +1,137 @@
+#include "settings.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#include "../core/distance.hpp"
+#include "../core/embedding_providers.hpp"
+#include "boundary.hpp"
+
+namespace pgrag::pg {
+namespace {
+
+int kernel_setting = 0;
+char* embedding_provider = nullptr;
+char* embedding_model = nullptr;
+char* embedding_url = nullptr;
+int embedding_dimensions = 0;
+int local_dims = 384;
+int request_timeout_ms = 30000;
+int max_retries = 3;
+int embedding_batch_size = 96;
+int max_concurrent_requests = 4;
+bool cache_enabled = true;
+char* openai_api_key = nullptr;
+char* gemini_api_key = nullptr;
+char* anthropic_api_key = nullptr;
+
+const struct config_enum_entry kKernelOptions[] = {
+    {"auto", 0, false}, {"portable", 1, false}, {"avx2", 2, false}, {"avx512", 3, false}, {nullptr, 0, false},
+};
+
+Isa isa_for(int option) {
+    switch (option) {
+        case 1: return Isa::Portable;
+        case 2: return Isa::Avx2;
+        case 3: return Isa::Avx512;
+        default: return best_supported_isa();
+    }
+}
+
+// Check hooks must neither throw nor ereport: they report through GUC_check_errdetail.
+bool check_kernel(int* newval, void**, GucSource) {
+    if (isa_supported(isa_for(*newval))) return true;
+    GUC_check_errdetail("This CPU does not support that kernel path.");
+    return false;
+}
+
+void assign_kernel(int newval, void*) {
+    try {
+        use_isa(isa_for(newval));
+    } catch (...) {
+        // check_kernel refused unsupported paths already
+    }
+}
+
+bool check_provider(char** newval, void**, GucSource) {
+    if (*newval && is_embedding_provider(*newval)) return true;
+    GUC_check_errdetail("Valid embedding providers are local, openai, ollama and gemini.");
+    return false;
+}
+
+// A secret: only superusers may set it, and only they see it in SHOW and pg_settings.
+void define_secret(const char* name, const char* description, char** target) {
+    DefineCustomStringVariable(name, description, "Also read from the server's environment when empty.", target, "",
+                               PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, nullptr, nullptr,
+                               nullptr);
+}
+
+std::string key_for(const std::string& provider) {
+    const char* configured = provider == "openai"      ? openai_api_key
+                             : provider == "gemini"    ? gemini_api_key
+                             : provider == "anthropic" ? anthropic_api_key
+                                                       : nullptr;
+    if (configured && *configured) return configured;
+    const char* env = provider == "openai"      ? std::getenv("OPENAI_API_KEY")
+                      : provider == "gemini"    ? std::getenv("GEMINI_API_KEY")
+                      : provider == "anthropic" ? std::getenv("ANTHROPIC_API_KEY")
+                                                : nullptr;
+    return env ? env : "";
+}
+
+}  // namespace
+
+void define_settings() {
+    DefineCustomEnumVariable("pg_rag.kernel", "Distance kernel path: auto, portable, avx2 or avx512.",
+                             "auto picks the fastest path this CPU supports; all paths return identical results.",
+                             &kernel_setting, 0, kKernelOptions, PGC_USERSET, 0, check_kernel, assign_kernel, nullptr);
+    DefineCustomStringVariable("pg_rag.embedding_provider", "Embedding provider: local, openai, ollama or gemini.",
+                               nullptr, &embedding_provider, "local", PGC_USERSET, 0, check_provider, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.embedding_model", "Embedding model; empty means the provider's default.", nullptr,
+                               &embedding_model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.embedding_url", "Base URL of the embedding provider; empty means its default.",
+                               nullptr, &embedding_url, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.embedding_dimensions",
+                            "Dimensions to request from the provider; 0 means the model's own size.", nullptr,
+                            &embedding_dimensions, 0, 0, 16000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.local_dims", "Dimensions of the built-in local embedder.", nullptr, &local_dims,
+                            384, 1, 16000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.request_timeout", "Timeout of one provider request (each attempt).", nullptr,
+                            &request_timeout_ms, 30000, 100, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr,
+                            nullptr);
+    DefineCustomIntVariable("pg_rag.max_retries", "Retries after a 429, 5xx or connection failure.", nullptr,
+                            &max_retries, 3, 0, 20, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.embedding_batch_size", "Texts per embedding request (capped by the provider).",
+                            nullptr, &embedding_batch_size, 96, 1, 2048, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.max_concurrent_requests", "Provider requests in flight at once per call.", nullptr,
+                            &max_concurrent_requests, 4, 1, 64, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("pg_rag.embedding_cache", "Reuse stored embeddings of identical texts.", nullptr,
+                             &cache_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    define_secret("pg_rag.openai_api_key", "API key for OpenAI-compatible providers (or OPENAI_API_KEY).",
+                  &openai_api_key);
+    define_secret("pg_rag.gemini_api_key", "API key for Gemini (or GEMINI_API_KEY).", &gemini_api_key);
+    define_secret("pg_rag.anthropic_api_key", "API key for Anthropic (or ANTHROPIC_API_KEY).", &anthropic_api_key);
+    MarkGUCPrefixReserved("pg_rag");
+}
+
+EmbeddingSettings embedding_settings(const char* provider, const char* model) {
+    EmbeddingSettings s;
+    s.provider = provider ? provider : embedding_provider;
+    if (!is_embedding_provider(s.provider)) embedding_codec(s.provider);  // throws the unknown-provider error
+    bool same_provider = !provider || s.provider == embedding_provider;
+    // Model and URL settings belong to the configured provider; an override of the provider uses its defaults.
+    s.model = model ? model : (same_provider && embedding_model ? embedding_model : "");
+    s.base_url = same_provider && embedding_url ? embedding_url : "";
+    s.api_key = key_for(s.provider);
+    s.dimensions = embedding_dimensions;
+    s.local_dims = local_dims;
+    s.batch_size = embedding_batch_size;
+    s.http.timeout_ms = request_timeout_ms;
+    s.http.max_retries = max_retries;
+    s.http.max_concurrency = max_concurrent_requests;
+    return s;
+}
+
+bool embedding_cache_enabled() { return cache_enabled; }
+
+}  // namespace pgrag::pg

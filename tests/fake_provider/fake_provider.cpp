@@ -1,0 +1,265 @@
+#include "fake_provider.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "core/local_embedder.hpp"
+
+namespace fake_provider {
+namespace {
+
+using nlohmann::json;
+
+// What the URL prefix asked for.
+struct Plan {
+    std::string fault;
+    int latency_ms = 0;
+    int dims = 8;
+    std::string tag;   // requests with a tag are counted, and their peak concurrency kept, under it
+    std::string rest;  // the provider path after the prefixes
+};
+
+Plan parse_plan(const std::string& path) {
+    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag)/([^/]+)(/.*)$)");
+    Plan plan;
+    std::string p = path;
+    std::smatch m;
+    while (std::regex_match(p, m, kPrefix)) {
+        if (m[1] == "fault") plan.fault = m[2];
+        if (m[1] == "latency") plan.latency_ms = std::stoi(m[2]);
+        if (m[1] == "dims") plan.dims = std::stoi(m[2]);
+        if (m[1] == "tag") plan.tag = m[2];
+        p = m[3];
+    }
+    plan.rest = p;
+    return plan;
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+}
+
+void openai_error(httplib::Response& res, int status, const std::string& message, const std::string& type) {
+    send_json(res, status, {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
+}
+
+}  // namespace
+
+struct Server::Impl {
+    httplib::Server http;
+    std::thread thread;
+    int port = 0;
+    std::atomic<bool> stopping{false};
+    std::mutex mutex;
+    std::map<std::string, int> counts;
+    std::map<std::string, std::string> last_body;
+    std::set<std::string> seen_tokens;
+    std::map<std::string, int> in_flight;
+
+    // Tracks requests in flight per tag; counts["maxinflight-TAG"] keeps the peak.
+    struct InFlight {
+        Impl& s;
+        std::string tag;
+        InFlight(Impl& server, std::string t) : s(server), tag(std::move(t)) {
+            if (tag.empty()) return;
+            std::lock_guard<std::mutex> lock(s.mutex);
+            int now = ++s.in_flight[tag];
+            int& peak = s.counts["maxinflight-" + tag];
+            if (now > peak) peak = now;
+        }
+        ~InFlight() {
+            if (tag.empty()) return;
+            std::lock_guard<std::mutex> lock(s.mutex);
+            --s.in_flight[tag];
+        }
+    };
+
+    void count(const std::string& key) {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++counts[key];
+    }
+
+    // True the first time a "...once-TOKEN" fault is seen.
+    bool first_time(const std::string& fault) {
+        std::lock_guard<std::mutex> lock(mutex);
+        return seen_tokens.insert(fault).second;
+    }
+
+    // Applies latency and the fault; returns true when it already answered.
+    bool inject(const Plan& plan, const std::string& endpoint, const std::string& body, httplib::Response& res) {
+        count(endpoint);
+        if (!plan.fault.empty()) count(plan.fault);
+        if (!plan.tag.empty()) count(plan.tag);
+        InFlight in_flight_guard(*this, plan.tag);
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            last_body[endpoint] = body;
+        }
+        for (int waited = 0; waited < plan.latency_ms && !stopping; waited += 5)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        const std::string& f = plan.fault;
+        if (f == "hang") {
+            for (int i = 0; i < 400 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        } else if (f == "429always" || (f.rfind("429once-", 0) == 0 && first_time(f))) {
+            res.set_header("Retry-After", f == "429always" ? "0" : "1");
+            openai_error(res, 429, "Rate limit reached for requests", "requests");
+            return true;
+        } else if (f == "500always" || (f.rfind("500once-", 0) == 0 && first_time(f))) {
+            openai_error(res, 500, "The server had an error while processing your request.", "server_error");
+            return true;
+        } else if (f == "malformed") {
+            res.status = 200;
+            res.set_content("{\"data\": [{\"embedding\": [0.1, ", "application/json");
+            return true;
+        }
+        return false;
+    }
+
+    // Embeddings for texts, shaped by the wrongcount/wrongdims faults.
+    std::vector<std::vector<float>> embeddings(const Plan& plan, const std::vector<std::string>& texts, int dims) {
+        std::vector<std::vector<float>> out;
+        for (const auto& t : texts) out.push_back(pgrag::local_embed(t, dims));
+        if (plan.fault == "wrongcount" && !out.empty()) out.pop_back();
+        if (plan.fault == "wrongdims" && out.size() > 1) out[1].pop_back();
+        return out;
+    }
+
+    bool check_bearer(const httplib::Request& req, httplib::Response& res) {
+        std::string auth = req.get_header_value("Authorization");
+        if (auth.empty()) {
+            openai_error(res, 401, "You didn't provide an API key.", "invalid_request_error");
+            return false;
+        }
+        std::string key = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : auth;
+        if (key != kOpenAiKey) {
+            // Like the real service, the message names the key it got; clients must redact it.
+            openai_error(res, 401, "Incorrect API key provided: " + key + ". You can find your API key at the dashboard.",
+                         "invalid_request_error");
+            return false;
+        }
+        return true;
+    }
+
+    void openai_embeddings(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "openai", req.body, res)) return;
+        if (plan.fault == "401" || !check_bearer(req, res)) {
+            if (plan.fault == "401") openai_error(res, 401, "Incorrect API key provided: " + std::string(kOpenAiKey) + ".", "invalid_request_error");
+            return;
+        }
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("model") || !body["model"].is_string() ||
+            !body.contains("input"))
+            return openai_error(res, 400, "We could not parse the JSON body of your request.", "invalid_request_error");
+        std::vector<std::string> texts;
+        if (body["input"].is_string()) texts.push_back(body["input"]);
+        else if (body["input"].is_array())
+            for (const auto& t : body["input"]) {
+                if (!t.is_string()) return openai_error(res, 400, "'input' must be strings", "invalid_request_error");
+                texts.push_back(t);
+            }
+        if (texts.empty()) return openai_error(res, 400, "'input' cannot be empty", "invalid_request_error");
+        int dims = body.contains("dimensions") ? body["dimensions"].get<int>() : plan.dims;
+        auto vectors = embeddings(plan, texts, dims);
+        json data = json::array();
+        for (size_t i = vectors.size(); i-- > 0;)  // reverse order on purpose: clients must sort by index
+            data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vectors[i]}});
+        send_json(res, 200, {{"object", "list"}, {"data", data}, {"model", body["model"]},
+                             {"usage", {{"prompt_tokens", texts.size()}, {"total_tokens", texts.size()}}}});
+    }
+
+    void ollama_embed(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "ollama", req.body, res)) return;
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.contains("model") || !body.contains("input"))
+            return send_json(res, 400, {{"error", "invalid request: model and input are required"}});
+        if (body["model"] == "missing-model")
+            return send_json(res, 404, {{"error", "model \"missing-model\" not found, try pulling it first"}});
+        std::vector<std::string> texts;
+        if (body["input"].is_string()) texts.push_back(body["input"]);
+        else
+            for (const auto& t : body["input"]) texts.push_back(t);
+        auto vectors = embeddings(plan, texts, plan.dims);
+        send_json(res, 200, {{"model", body["model"]}, {"embeddings", vectors}, {"total_duration", 1000},
+                             {"load_duration", 10}, {"prompt_eval_count", texts.size()}});
+    }
+
+    void gemini_batch(const Plan& plan, const std::string& model, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "gemini", req.body, res)) return;
+        auto google_error = [&](int status, const std::string& message, const std::string& code) {
+            send_json(res, status, {{"error", {{"code", status}, {"message", message}, {"status", code}}}});
+        };
+        if (req.get_header_value("x-goog-api-key") != kGeminiKey)
+            return google_error(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT");
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.contains("requests") || !body["requests"].is_array())
+            return google_error(400, "Invalid JSON payload received.", "INVALID_ARGUMENT");
+        std::vector<std::string> texts;
+        int dims = plan.dims;
+        for (const auto& r : body["requests"]) {
+            if (r.value("model", "") != "models/" + model)
+                return google_error(400, "Model in request does not match the URL.", "INVALID_ARGUMENT");
+            if (r.contains("outputDimensionality")) dims = r["outputDimensionality"];
+            texts.push_back(r["content"]["parts"][0]["text"]);
+        }
+        json out = json::array();
+        for (const auto& v : embeddings(plan, texts, dims)) out.push_back({{"values", v}});
+        send_json(res, 200, {{"embeddings", out}});
+    }
+};
+
+Server::Server(int port) : impl_(new Impl) {
+    Impl& s = *impl_;
+    // Clients keep connections alive and each one holds a worker: plenty of workers, short keep-alive.
+    s.http.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    s.http.set_keep_alive_timeout(2);
+    s.http.set_read_timeout(30, 0);
+    s.http.set_write_timeout(30, 0);
+    s.http.set_payload_max_length(64 << 20);
+    s.http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("{\"error\": {\"message\": \"fake provider failed\"}}", "application/json");
+    });
+    s.http.Get(R"(/count/(.+))", [&s](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        res.set_content(std::to_string(s.counts[req.matches[1]]) + "\n", "text/plain");
+    });
+    s.http.Get(R"(/last/(.+))", [&s](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        res.set_content(s.last_body[req.matches[1]] + "\n", "application/json");
+    });
+    s.http.Post(R"(/.*)", [&s](const httplib::Request& req, httplib::Response& res) {
+        Plan plan = parse_plan(req.path);
+        static const std::regex kGemini(R"(^/v1beta/models/([^:/]+):batchEmbedContents$)");
+        std::smatch m;
+        if (plan.rest == "/v1/embeddings") return s.openai_embeddings(plan, req, res);
+        if (plan.rest == "/api/embed") return s.ollama_embed(plan, req, res);
+        if (std::regex_match(plan.rest, m, kGemini)) return s.gemini_batch(plan, m[1], req, res);
+        openai_error(res, 404, "Unknown path " + plan.rest, "invalid_request_error");
+    });
+    s.port = port == 0 ? s.http.bind_to_any_port("127.0.0.1") : (s.http.bind_to_port("127.0.0.1", port) ? port : -1);
+    if (s.port <= 0) throw std::runtime_error("fake provider: cannot listen on port " + std::to_string(port));
+    s.thread = std::thread([&s] { s.http.listen_after_bind(); });
+    while (!s.http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // 0.11.4 has no wait_until_ready
+}
+
+Server::~Server() { stop(); }
+
+int Server::port() const { return impl_->port; }
+
+void Server::stop() {
+    if (impl_->stopping.exchange(true)) return;
+    impl_->http.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace fake_provider
