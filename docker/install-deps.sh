@@ -8,7 +8,7 @@ PACKAGES=(
   postgresql-15 postgresql-server-dev-15
   libcurl4-openssl-dev libopenblas-dev nlohmann-json3-dev libcpp-httplib-dev
   libxml2-dev libpoppler-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev curl
 )
 
 missing=()

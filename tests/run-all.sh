@@ -21,9 +21,17 @@ passed=$((passed + unit_total - unit_failed)); failed=$((failed + unit_failed))
 note "regression tests (pg_regress)"
 DATADIR="$(mktemp -d /tmp/pg_rag_test.XXXXXX)"
 chmod 755 "$DATADIR"
-cleanup() { bash docker/pg-cluster.sh stop "$DATADIR/data" >/dev/null 2>&1; rm -rf "$DATADIR"; }
+FAKE_PORT="${PGRAG_FAKE_PORT:-55480}"
+cleanup() {
+  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
+  bash docker/pg-cluster.sh stop "$DATADIR/data" >/dev/null 2>&1; rm -rf "$DATADIR"
+}
 trap cleanup EXIT
-bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
+# The fake provider the SQL tests call (it stops by itself after an hour at most).
+"$BUILD/fake_provider" "$FAKE_PORT" 3600 >"$BUILD/fake_provider.log" 2>&1 &
+FAKE_PID=$!
+# The Gemini key comes from the postmaster's environment, as a deployment would provide it.
+GEMINI_API_KEY=AIzaTestKey0123456789 bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
 rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"
 PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --host=127.0.0.1 --port="$PORT" --inputdir=tests/regress --outputdir="$BUILD/regress" \
