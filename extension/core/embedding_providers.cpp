@@ -41,6 +41,18 @@ std::vector<float> floats_of(const json& values) {
     return out;
 }
 
+// A JSON POST with an optional authorisation header.
+http::Request json_post(std::string url, const json& body, const std::string& auth_header = "") {
+    http::Request r;
+    r.url = std::move(url);
+    r.headers = {"Content-Type: application/json"};
+    if (!auth_header.empty()) r.headers.push_back(auth_header);
+    r.body = body.dump();
+    return r;
+}
+
+std::string bearer(const EmbeddingSettings& s) { return s.api_key.empty() ? "" : "Authorization: Bearer " + s.api_key; }
+
 json parse_json(const std::string& body) {
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded()) throw Error(ErrorCode::InvalidResponse, "response is not valid JSON");
@@ -52,12 +64,7 @@ http::Request openai_build(const EmbeddingSettings& s, const std::string& model,
                            size_t begin, size_t end) {
     json body = {{"model", model}, {"input", text_array(texts, begin, end)}, {"encoding_format", "float"}};
     if (s.dimensions > 0) body["dimensions"] = s.dimensions;
-    http::Request r;
-    r.url = base_url(s, embedding_codec("openai")) + "/embeddings";
-    r.headers = {"Content-Type: application/json"};
-    if (!s.api_key.empty()) r.headers.push_back("Authorization: Bearer " + s.api_key);
-    r.body = body.dump();
-    return r;
+    return json_post(base_url(s, embedding_codec("openai")) + "/embeddings", body, bearer(s));
 }
 
 std::vector<std::vector<float>> openai_parse(const std::string& body) {
@@ -89,12 +96,7 @@ http::Request ollama_build(const EmbeddingSettings& s, const std::string& model,
                            size_t begin, size_t end) {
     json body = {{"model", model}, {"input", text_array(texts, begin, end)}};
     if (s.dimensions > 0) body["dimensions"] = s.dimensions;
-    http::Request r;
-    r.url = base_url(s, embedding_codec("ollama")) + "/api/embed";
-    r.headers = {"Content-Type: application/json"};
-    if (!s.api_key.empty()) r.headers.push_back("Authorization: Bearer " + s.api_key);
-    r.body = body.dump();
-    return r;
+    return json_post(base_url(s, embedding_codec("ollama")) + "/api/embed", body, bearer(s));
 }
 
 std::vector<std::vector<float>> ollama_parse(const std::string& body) {
@@ -116,12 +118,8 @@ http::Request gemini_build(const EmbeddingSettings& s, const std::string& model,
         if (s.dimensions > 0) one["outputDimensionality"] = s.dimensions;
         requests.push_back(one);
     }
-    http::Request r;
-    r.url = base_url(s, embedding_codec("gemini")) + "/v1beta/" + name + ":batchEmbedContents";
-    r.headers = {"Content-Type: application/json"};
-    if (!s.api_key.empty()) r.headers.push_back("x-goog-api-key: " + s.api_key);
-    r.body = json{{"requests", requests}}.dump();
-    return r;
+    return json_post(base_url(s, embedding_codec("gemini")) + "/v1beta/" + name + ":batchEmbedContents",
+                     json{{"requests", requests}}, s.api_key.empty() ? "" : "x-goog-api-key: " + s.api_key);
 }
 
 std::vector<std::vector<float>> gemini_parse(const std::string& body) {
