@@ -51,6 +51,13 @@ http::Request json_post(std::string url, const json& body, const std::string& au
     return r;
 }
 
+// The array `name` of a response object; throws Error(InvalidResponse) when it is missing.
+const json& array_field(const json& doc, const char* name) {
+    if (!doc.is_object() || !doc.contains(name) || !doc[name].is_array())
+        throw Error(ErrorCode::InvalidResponse, std::string("response has no \"") + name + "\" array");
+    return doc[name];
+}
+
 std::string bearer(const EmbeddingSettings& s) { return s.api_key.empty() ? "" : "Authorization: Bearer " + s.api_key; }
 
 json parse_json(const std::string& body) {
@@ -69,9 +76,7 @@ http::Request openai_build(const EmbeddingSettings& s, const std::string& model,
 
 std::vector<std::vector<float>> openai_parse(const std::string& body) {
     json doc = parse_json(body);
-    if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_array())
-        throw Error(ErrorCode::InvalidResponse, "response has no \"data\" array");
-    const json& data = doc["data"];
+    const json& data = array_field(doc, "data");
     std::vector<std::vector<float>> out(data.size());
     std::vector<bool> seen(data.size(), false);
     for (size_t i = 0; i < data.size(); ++i) {
@@ -101,10 +106,8 @@ http::Request ollama_build(const EmbeddingSettings& s, const std::string& model,
 
 std::vector<std::vector<float>> ollama_parse(const std::string& body) {
     json doc = parse_json(body);
-    if (!doc.is_object() || !doc.contains("embeddings") || !doc["embeddings"].is_array())
-        throw Error(ErrorCode::InvalidResponse, "response has no \"embeddings\" array");
     std::vector<std::vector<float>> out;
-    for (const auto& e : doc["embeddings"]) out.push_back(floats_of(e));
+    for (const auto& e : array_field(doc, "embeddings")) out.push_back(floats_of(e));
     return out;
 }
 
@@ -124,10 +127,8 @@ http::Request gemini_build(const EmbeddingSettings& s, const std::string& model,
 
 std::vector<std::vector<float>> gemini_parse(const std::string& body) {
     json doc = parse_json(body);
-    if (!doc.is_object() || !doc.contains("embeddings") || !doc["embeddings"].is_array())
-        throw Error(ErrorCode::InvalidResponse, "response has no \"embeddings\" array");
     std::vector<std::vector<float>> out;
-    for (const auto& e : doc["embeddings"]) {
+    for (const auto& e : array_field(doc, "embeddings")) {
         if (!e.is_object() || !e.contains("values")) throw Error(ErrorCode::InvalidResponse, "embedding has no \"values\"");
         out.push_back(floats_of(e["values"]));
     }

@@ -1,5 +1,7 @@
 // rag_embed(): text to embeddings with the configured provider, through the embedding cache.
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -116,13 +118,13 @@ std::vector<std::vector<float>> embed_all(FunctionCallInfo fcinfo, const Embeddi
 
     // Each distinct missing text is sent once, even when it appears several times in the input.
     std::vector<std::string> missing;
+    std::unordered_map<std::string_view, size_t> slot_by_text;
     std::vector<size_t> slot_of(texts.size(), SIZE_MAX);
     for (size_t i = 0; i < texts.size(); ++i) {
         if (cached[i]) continue;
-        size_t j = 0;
-        while (j < missing.size() && missing[j] != texts[i]) ++j;  // inputs are batch-sized: quadratic is fine
-        if (j == missing.size()) missing.push_back(texts[i]);
-        slot_of[i] = j;
+        auto [it, inserted] = slot_by_text.emplace(texts[i], missing.size());
+        if (inserted) missing.push_back(texts[i]);
+        slot_of[i] = it->second;
     }
     std::vector<std::vector<float>> fresh;
     if (!missing.empty()) {
