@@ -10,11 +10,11 @@ namespace {
 using V = float;
 constexpr size_t W = 1;
 inline V vzero() { return 0.0f; }
+inline V vone() { return 1.0f; }
 inline V vload(const float* p) { return *p; }
-inline V vadd(V a, V b) { return a + b; }
 inline V vsub(V a, V b) { return a - b; }
-inline V vmul(V a, V b) { return a * b; }
 inline V vabs(V a) { return std::fabs(a); }
+inline V vfma(V a, V b, V c) { return std::fma(a, b, c); }  // correctly rounded on every platform
 inline void vstore(float* p, V a) { *p = a; }
 inline void vflush(double* p, V a) { *p += static_cast<double>(a); }
 

@@ -1,4 +1,4 @@
-// AVX2 kernels; this file alone is compiled with -mavx2 -mfma and runs only after CPU detection.
+// AVX2+FMA kernels; this file alone is compiled with -mavx2 -mfma and runs only after CPU detection.
 #include "distance.hpp"
 
 #if defined(__x86_64__)
@@ -14,11 +14,11 @@ namespace {
 using V = __m256;
 constexpr size_t W = 8;
 inline V vzero() { return _mm256_setzero_ps(); }
+inline V vone() { return _mm256_set1_ps(1.0f); }
 inline V vload(const float* p) { return _mm256_loadu_ps(p); }
-inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
 inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
-inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
 inline V vabs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 inline void vstore(float* p, V a) { _mm256_storeu_ps(p, a); }
 inline void vflush(double* p, V a) {
     _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), _mm256_cvtps_pd(_mm256_castps256_ps128(a))));

@@ -16,11 +16,11 @@ namespace {
 using V = __m512;
 constexpr size_t W = 16;
 inline V vzero() { return _mm512_setzero_ps(); }
+inline V vone() { return _mm512_set1_ps(1.0f); }
 inline V vload(const float* p) { return _mm512_loadu_ps(p); }
-inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
 inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
-inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
 inline V vabs(V a) { return _mm512_abs_ps(a); }
+inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 inline void vstore(float* p, V a) { _mm512_storeu_ps(p, a); }
 inline void vflush(double* p, V a) {
     __m256 low = _mm512_castps512_ps256(a);
