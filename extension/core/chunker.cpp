@@ -1,0 +1,367 @@
+#include "chunker.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+
+#include "error.hpp"
+
+namespace pgrag {
+namespace {
+
+struct Span {
+    size_t begin;  // byte offsets into the text
+    size_t end;
+};
+
+bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ascii_word(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Byte length of the code point starting at text[i].
+size_t cp_len(std::string_view text, size_t i) {
+    size_t n = 1;
+    while (i + n < text.size() && is_continuation(static_cast<unsigned char>(text[i + n]))) ++n;
+    return n;
+}
+
+class Chunker {
+  public:
+    Chunker(std::string_view text, const ChunkOptions& o) : text_(text), max_(static_cast<size_t>(o.max_size)) {
+        overlap_ = o.overlap < 0 ? max_ / 5 : static_cast<size_t>(o.overlap);
+        tokens_ = o.strategy == "tokens";
+    }
+
+    size_t measure(Span s) const {
+        std::string_view v = text_.substr(s.begin, s.end - s.begin);
+        return tokens_ ? approximate_tokens(v) : code_point_count(v);
+    }
+
+    // Level 0: paragraphs, 1: lines, 2: sentences, 3: words, 4: characters.
+    static constexpr int kCharacterLevel = 4;
+
+    // Where pieces start inside s at the given level (separators stay with the piece they end).
+    std::vector<size_t> cut_points(Span s, int level) const {
+        std::vector<size_t> cuts;
+        for (size_t i = s.begin; i < s.end;) {
+            unsigned char c = static_cast<unsigned char>(text_[i]);
+            size_t next = i + 1;
+            switch (level) {
+                case 0:
+                    if (c == '\n') {
+                        size_t j = i + 1;
+                        while (j < s.end && (text_[j] == ' ' || text_[j] == '\t' || text_[j] == '\r')) ++j;
+                        if (j < s.end && text_[j] == '\n') {
+                            while (j < s.end && is_space(static_cast<unsigned char>(text_[j]))) ++j;
+                            if (j < s.end) cuts.push_back(j);
+                            next = j;
+                        }
+                    }
+                    break;
+                case 1:
+                    if (c == '\n' && i + 1 < s.end) cuts.push_back(i + 1);
+                    break;
+                case 2:
+                    if ((c == '.' || c == '!' || c == '?') && i + 1 < s.end &&
+                        is_space(static_cast<unsigned char>(text_[i + 1]))) {
+                        size_t j = i + 1;
+                        while (j < s.end && is_space(static_cast<unsigned char>(text_[j]))) ++j;
+                        if (j < s.end) cuts.push_back(j);
+                        next = j;
+                    } else if (c == 0xE3 && i + 2 < s.end && static_cast<unsigned char>(text_[i + 1]) == 0x80 &&
+                               static_cast<unsigned char>(text_[i + 2]) == 0x82) {  // 。
+                        if (i + 3 < s.end) cuts.push_back(i + 3);
+                        next = i + 3;
+                    } else if (c == 0xEF && i + 2 < s.end && static_cast<unsigned char>(text_[i + 1]) == 0xBC &&
+                               (static_cast<unsigned char>(text_[i + 2]) == 0x81 ||
+                                static_cast<unsigned char>(text_[i + 2]) == 0x9F)) {  // ！ ？
+                        if (i + 3 < s.end) cuts.push_back(i + 3);
+                        next = i + 3;
+                    }
+                    break;
+                case 3:
+                    if (is_space(c)) {
+                        size_t j = i + 1;
+                        while (j < s.end && is_space(static_cast<unsigned char>(text_[j]))) ++j;
+                        if (j < s.end) cuts.push_back(j);
+                        next = j;
+                    }
+                    break;
+            }
+            i = std::max(next, i + 1);
+        }
+        return cuts;
+    }
+
+    // Splits s into pieces of at most max (a single code point may exceed a token budget of 0: never).
+    void split(Span s, int level, std::vector<Span>& out) const {
+        if (measure(s) <= max_) {
+            out.push_back(s);
+            return;
+        }
+        if (level >= kCharacterLevel) {
+            hard_split(s, out);
+            return;
+        }
+        std::vector<size_t> cuts = cut_points(s, level);
+        if (cuts.empty()) {
+            split(s, level + 1, out);
+            return;
+        }
+        size_t start = s.begin;
+        for (size_t cut : cuts) {
+            split({start, cut}, level + 1, out);
+            start = cut;
+        }
+        split({start, s.end}, level + 1, out);
+    }
+
+    // Cuts at code point boundaries into pieces no larger than max.
+    void hard_split(Span s, std::vector<Span>& out) const {
+        size_t start = s.begin;
+        while (start < s.end) {
+            size_t end = start;
+            size_t taken = 0;
+            while (end < s.end) {
+                size_t next = end + cp_len(text_, end);
+                if (taken > 0 && measure({start, next}) > max_) break;
+                end = next;
+                ++taken;
+                if (!tokens_ && taken == max_) break;
+            }
+            out.push_back({start, end});
+            start = end;
+        }
+    }
+
+    // Packs consecutive pieces into chunks up to max, starting each new chunk with the previous
+    // chunk's trailing pieces that fit in the overlap budget.
+    void merge(const std::vector<Span>& pieces, const std::string& heading, std::vector<Chunk>& out) {
+        std::deque<Span> current;
+        auto size_of = [&] { return current.empty() ? 0 : measure({current.front().begin, current.back().end}); };
+        for (const Span& p : pieces) {
+            if (!current.empty() && measure({current.front().begin, p.end}) > max_) {
+                emit({current.front().begin, current.back().end}, heading, out);
+                while (!current.empty() && (size_of() > overlap_ || measure({current.front().begin, p.end}) > max_))
+                    current.pop_front();
+            }
+            current.push_back(p);
+        }
+        if (!current.empty()) emit({current.front().begin, current.back().end}, heading, out);
+    }
+
+    // Adds a chunk for s, trimmed of surrounding whitespace; skips it if nothing is left or if it
+    // repeats the previous chunk's span (possible when overlap keeps everything).
+    void emit(Span s, const std::string& heading, std::vector<Chunk>& out) {
+        while (s.begin < s.end && is_space(static_cast<unsigned char>(text_[s.begin]))) ++s.begin;
+        while (s.end > s.begin && is_space(static_cast<unsigned char>(text_[s.end - 1]))) --s.end;
+        if (s.begin == s.end) return;
+        if (!spans_.empty() && spans_.back().begin == s.begin && spans_.back().end == s.end) return;
+        spans_.push_back(s);
+        out.push_back({static_cast<int>(out.size()) + 1, std::string(text_.substr(s.begin, s.end - s.begin)), 0, 0, heading});
+    }
+
+    // Fixed windows of max code points advancing by max - overlap.
+    void characters(std::vector<Chunk>& out) {
+        std::vector<size_t> starts;  // byte offset of every code point
+        for (size_t i = 0; i < text_.size(); i += cp_len(text_, i)) starts.push_back(i);
+        size_t n = starts.size(), step = max_ - overlap_;
+        for (size_t first = 0; first < n; first += step) {
+            size_t last = std::min(n, first + max_);
+            emit({starts[first], last == n ? text_.size() : starts[last]}, "", out);
+            if (last == n) break;
+        }
+    }
+
+    void recursive(Span s, const std::string& heading, std::vector<Chunk>& out) {
+        std::vector<Span> pieces;
+        split(s, 0, pieces);
+        merge(pieces, heading, out);
+    }
+
+    // Whole sentences (paragraph ends count as sentence ends), packed up to the size.
+    void sentences(std::vector<Chunk>& out) {
+        std::vector<Span> sentences;
+        Span all{0, text_.size()};
+        std::vector<size_t> cuts;
+        for (size_t c : cut_points(all, 0)) cuts.push_back(c);
+        for (size_t c : cut_points(all, 1)) cuts.push_back(c);
+        for (size_t c : cut_points(all, 2)) cuts.push_back(c);
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+        size_t start = 0;
+        std::vector<Span> pieces;
+        auto add = [&](Span s) {
+            if (measure(s) <= max_) pieces.push_back(s);
+            else split(s, 3, pieces);  // an over-long sentence: by words, then characters
+        };
+        for (size_t c : cuts) {
+            add({start, c});
+            start = c;
+        }
+        if (start < text_.size()) add({start, text_.size()});
+        merge(pieces, "", out);
+    }
+
+    // Sections at headings (never inside fenced code), heading paths, code blocks kept whole.
+    void markdown(std::vector<Chunk>& out) {
+        struct Line {
+            size_t begin, end;  // end includes the newline
+        };
+        std::vector<Line> lines;
+        for (size_t i = 0; i < text_.size();) {
+            size_t nl = text_.find('\n', i);
+            size_t end = nl == std::string_view::npos ? text_.size() : nl + 1;
+            lines.push_back({i, end});
+            i = end;
+        }
+        std::vector<std::pair<int, std::string>> path;  // (level, title)
+        std::string heading;
+        std::vector<Span> blocks;  // blocks of the current section
+        std::string fence;          // the open fence marker, if inside a code block
+        size_t block_start = std::string_view::npos;
+        bool block_is_code = false;
+        auto close_block = [&](size_t end) {
+            if (block_start != std::string_view::npos && end > block_start) {
+                Span b{block_start, end};
+                if (measure(b) <= max_) blocks.push_back(b);
+                else if (block_is_code) split(b, 1, blocks);  // an over-long code block: by lines, then characters
+                else split(b, 1, blocks);
+            }
+            block_start = std::string_view::npos;
+            block_is_code = false;
+        };
+        auto close_section = [&](size_t end) {
+            close_block(end);
+            merge(blocks, heading, out);
+            blocks.clear();
+        };
+        for (const Line& l : lines) {
+            std::string_view line = text_.substr(l.begin, l.end - l.begin);
+            size_t indent = line.find_first_not_of(' ');
+            std::string_view body = indent == std::string_view::npos || indent > 3 ? std::string_view() : line.substr(indent);
+            bool is_fence = body.rfind("```", 0) == 0 || body.rfind("~~~", 0) == 0;
+            if (!fence.empty()) {  // inside a code block: only the closing fence matters
+                if (is_fence && body.rfind(fence, 0) == 0) {
+                    fence.clear();
+                    close_block(l.end);
+                }
+                continue;
+            }
+            if (is_fence) {
+                close_block(l.begin);
+                fence = body.substr(0, 3);
+                block_start = l.begin;
+                block_is_code = true;
+                continue;
+            }
+            size_t hashes = 0;
+            while (hashes < body.size() && body[hashes] == '#') ++hashes;
+            if (hashes >= 1 && hashes <= 6 && hashes < body.size() && (body[hashes] == ' ' || body[hashes] == '\t')) {
+                close_section(l.begin);
+                std::string title(body.substr(hashes));
+                while (!title.empty() && (is_space(static_cast<unsigned char>(title.back())) || title.back() == '#'))
+                    title.pop_back();
+                title.erase(0, title.find_first_not_of(" \t"));
+                while (!path.empty() && path.back().first >= static_cast<int>(hashes)) path.pop_back();
+                path.push_back({static_cast<int>(hashes), title});
+                heading.clear();
+                for (const auto& [level, t] : path) heading += (heading.empty() ? "" : " > ") + t;
+                block_start = l.begin;  // the heading line starts the section's first block
+                continue;
+            }
+            bool blank = line.find_first_not_of(" \t\r\n") == std::string_view::npos;
+            if (blank) {
+                close_block(l.begin);
+            } else if (block_start == std::string_view::npos) {
+                block_start = l.begin;
+            }
+        }
+        close_section(text_.size());  // an unclosed fence runs to the end, whole
+    }
+
+    // Code point offsets of every emitted span, in one forward pass (starts and ends never decrease).
+    void fill_offsets(std::vector<Chunk>& out) const {
+        size_t byte = 0, cp = 0;
+        auto advance = [&](size_t to) {
+            if (to < byte) {  // not expected: spans are ordered; recount from the start
+                byte = 0;
+                cp = 0;
+            }
+            for (; byte < to; ++byte)
+                if (!is_continuation(static_cast<unsigned char>(text_[byte]))) ++cp;
+            return cp;
+        };
+        std::vector<int> starts(out.size()), ends(out.size());
+        for (size_t i = 0; i < out.size(); ++i) starts[i] = static_cast<int>(advance(spans_[i].begin));
+        byte = cp = 0;
+        for (size_t i = 0; i < out.size(); ++i) ends[i] = static_cast<int>(advance(spans_[i].end));
+        for (size_t i = 0; i < out.size(); ++i) {
+            out[i].char_start = starts[i];
+            out[i].char_end = ends[i];
+        }
+    }
+
+    std::vector<Chunk> run(const std::string& strategy) {
+        std::vector<Chunk> out;
+        if (strategy == "characters") characters(out);
+        else if (strategy == "recursive" || strategy == "tokens") recursive({0, text_.size()}, "", out);
+        else if (strategy == "sentences") sentences(out);
+        else if (strategy == "markdown") markdown(out);
+        fill_offsets(out);
+        return out;
+    }
+
+  private:
+    std::string_view text_;
+    size_t max_;
+    size_t overlap_ = 0;
+    bool tokens_ = false;
+    std::vector<Span> spans_;
+};
+
+}  // namespace
+
+size_t code_point_count(std::string_view text) {
+    size_t n = 0;
+    for (unsigned char c : text) n += !is_continuation(c);
+    return n;
+}
+
+size_t approximate_tokens(std::string_view text) {
+    size_t tokens = 0;
+    for (size_t i = 0; i < text.size();) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (is_ascii_word(c)) {
+            size_t j = i;
+            while (j < text.size() && is_ascii_word(static_cast<unsigned char>(text[j]))) ++j;
+            tokens += (j - i + 3) / 4;
+            i = j;
+        } else {
+            if (!is_space(c)) ++tokens;
+            i += cp_len(text, i);
+        }
+    }
+    return tokens;
+}
+
+std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options) {
+    static const char* const kStrategies[] = {"characters", "recursive", "sentences", "markdown", "tokens"};
+    if (std::find_if(std::begin(kStrategies), std::end(kStrategies),
+                     [&](const char* s) { return options.strategy == s; }) == std::end(kStrategies))
+        throw Error(ErrorCode::InvalidParameterValue, "unknown chunking strategy \"" + options.strategy + "\"", "",
+                    "Valid strategies are characters, recursive, sentences, markdown and tokens.");
+    if (options.max_size < 1)
+        throw Error(ErrorCode::InvalidParameterValue, "max_chars must be at least 1, not " + std::to_string(options.max_size));
+    int overlap = options.overlap < 0 ? options.max_size / 5 : options.overlap;
+    if (overlap >= options.max_size)
+        throw Error(ErrorCode::InvalidParameterValue, "overlap (" + std::to_string(overlap) +
+                                                          ") must be smaller than max_chars (" +
+                                                          std::to_string(options.max_size) + ")");
+    Chunker chunker(text, options);
+    return chunker.run(options.strategy);
+}
+
+}  // namespace pgrag

@@ -1,0 +1,151 @@
+// The chunker: every strategy keeps the invariants; each strategy's own behaviour.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/chunker.hpp"
+#include "core/error.hpp"
+
+using pgrag::Chunk;
+using pgrag::ChunkOptions;
+
+namespace {
+
+std::vector<Chunk> chunks(const std::string& text, int max, int overlap, const std::string& strategy) {
+    ChunkOptions o;
+    o.max_size = max;
+    o.overlap = overlap;
+    o.strategy = strategy;
+    return pgrag::chunk_text(text, o);
+}
+
+// Code points [start, end) of text, for checking offsets.
+std::string cp_substr(const std::string& text, int start, int end) {
+    std::string out;
+    int cp = -1;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++cp;
+        if (cp >= start && cp < end) out += text[i];
+    }
+    return out;
+}
+
+const std::string kMixed =
+    "# Title\n\nFirst paragraph with several sentences. It keeps going! Does it? Yes.\n\n"
+    "```\ncode line one\n\ncode line two\n```\n\n## Section two\n\nUnicode: 東京は日本の首都です。大阪も大きい。 Emoji 🍣🍣🍣 "
+    "and a veryveryveryveryveryveryveryveryveryverylongword.\n\n" +
+    std::string(300, 'x') + "\n";
+
+}  // namespace
+
+TEST(Chunker, InvariantsHoldForEveryStrategy) {
+    for (const char* strategy : {"characters", "recursive", "sentences", "markdown", "tokens"}) {
+        for (int max : {5, 17, 40, 200}) {
+            for (int overlap : {0, max / 4}) {
+                auto cs = chunks(kMixed, max, overlap, strategy);
+                ASSERT_FALSE(cs.empty()) << strategy;
+                for (size_t i = 0; i < cs.size(); ++i) {
+                    const Chunk& c = cs[i];
+                    EXPECT_EQ(c.seq, static_cast<int>(i) + 1);
+                    EXPECT_EQ(cp_substr(kMixed, c.char_start, c.char_end), c.content) << strategy << " max " << max;
+                    EXPECT_FALSE(c.content.empty());
+                    EXPECT_NE(c.content.find_first_not_of(" \t\n"), std::string::npos);
+                    size_t size = std::string(strategy) == "tokens" ? pgrag::approximate_tokens(c.content)
+                                                                    : pgrag::code_point_count(c.content);
+                    EXPECT_LE(size, static_cast<size_t>(max)) << strategy << " max " << max << ": " << c.content;
+                    if (i > 0) {
+                        EXPECT_GE(c.char_start, cs[i - 1].char_start);
+                    }
+                }
+                EXPECT_EQ(cs.back().char_end, static_cast<int>(pgrag::code_point_count(kMixed)) - 1) << strategy;
+                EXPECT_EQ(cs.size(), chunks(kMixed, max, overlap, strategy).size());  // deterministic
+            }
+        }
+    }
+}
+
+TEST(Chunker, NonOverlappingChunksCoverTheTextInOrder) {
+    auto cs = chunks(kMixed, 60, 0, "recursive");
+    for (size_t i = 1; i < cs.size(); ++i) EXPECT_GE(cs[i].char_start, cs[i - 1].char_end);
+}
+
+TEST(Chunker, RecursivePrefersParagraphsThenSentences) {
+    std::string text = "Alpha one. Alpha two.\n\nBeta one. Beta two.";
+    auto cs = chunks(text, 25, 0, "recursive");
+    ASSERT_EQ(cs.size(), 2u);
+    EXPECT_EQ(cs[0].content, "Alpha one. Alpha two.");
+    EXPECT_EQ(cs[1].content, "Beta one. Beta two.");
+    cs = chunks(text, 12, 0, "recursive");
+    EXPECT_EQ(cs[0].content, "Alpha one.");
+    EXPECT_EQ(cs[1].content, "Alpha two.");
+}
+
+TEST(Chunker, OverlapRepeatsTheTailOfThePreviousChunk) {
+    std::string text = "one two three four five six seven eight nine ten";
+    auto cs = chunks(text, 20, 10, "recursive");
+    ASSERT_GE(cs.size(), 3u);
+    for (size_t i = 1; i < cs.size(); ++i) {
+        EXPECT_LT(cs[i].char_start, cs[i - 1].char_end) << "chunk " << i << " does not overlap";
+        EXPECT_LE(cs[i - 1].char_end - cs[i].char_start, 10);
+    }
+    auto ws = chunks("abcdefghij", 4, 2, "characters");
+    ASSERT_EQ(ws.size(), 4u);
+    EXPECT_EQ(ws[1].content, "cdef");
+    EXPECT_EQ(ws[3].content, "ghij");
+}
+
+TEST(Chunker, SentencesStayWhole) {
+    std::string text = "Short one. Another short one. A third sentence here. End.";
+    auto cs = chunks(text, 32, 0, "sentences");
+    for (const auto& c : cs) EXPECT_TRUE(c.content.back() == '.') << c.content;
+    EXPECT_EQ(cs[0].content, "Short one. Another short one.");
+}
+
+TEST(Chunker, MarkdownSectionsHeadingPathsAndWholeCodeBlocks) {
+    std::string md = "# Install\n\nIntro.\n\n## Debian\n\n```sh\nmake run\n\n# not a heading\nmake test\n```\n\n"
+                     "# Usage\n\nCall it.\n";
+    auto cs = chunks(md, 60, 0, "markdown");
+    ASSERT_EQ(cs.size(), 3u);
+    EXPECT_EQ(cs[0].heading, "Install");
+    EXPECT_EQ(cs[0].content, "# Install\n\nIntro.");
+    EXPECT_EQ(cs[1].heading, "Install > Debian");
+    EXPECT_NE(cs[1].content.find("```sh\nmake run\n\n# not a heading\nmake test\n```"), std::string::npos);
+    EXPECT_EQ(cs[2].heading, "Usage");
+}
+
+TEST(Chunker, LongWordsAreSplitNotDroppedAndUtf8StaysWhole) {
+    std::string word(25, 'w');
+    auto cs = chunks(word, 10, 0, "recursive");
+    ASSERT_EQ(cs.size(), 3u);
+    EXPECT_EQ(cs[2].content, "wwwww");
+    auto emoji = chunks("🍣🍣🍣🍣🍣", 2, 0, "characters");
+    ASSERT_EQ(emoji.size(), 3u);
+    EXPECT_EQ(emoji[0].content, "🍣🍣");
+    EXPECT_EQ(emoji[2].char_start, 4);
+}
+
+TEST(Chunker, EmptyAndWhitespaceInputGiveNoChunks) {
+    EXPECT_TRUE(chunks("", 10, 0, "recursive").empty());
+    EXPECT_TRUE(chunks(" \n\n\t ", 10, 0, "markdown").empty());
+    EXPECT_TRUE(chunks(" \n\n\t ", 3, 1, "characters").empty());
+}
+
+TEST(Chunker, TokensCountApproximately) {
+    EXPECT_EQ(pgrag::approximate_tokens("hello world"), 4u);        // ceil(5/4) * 2
+    EXPECT_EQ(pgrag::approximate_tokens("a, b."), 4u);              // two words and two punctuation marks
+    EXPECT_EQ(pgrag::approximate_tokens("東京"), 2u);               // one per CJK character
+    auto cs = chunks("alpha beta gamma delta epsilon zeta eta theta", 6, 0, "tokens");
+    for (const auto& c : cs) EXPECT_LE(pgrag::approximate_tokens(c.content), 6u);
+}
+
+TEST(Chunker, BadOptionsAreClearErrors) {
+    EXPECT_THROW(chunks("x", 10, 10, "recursive"), pgrag::Error);
+    EXPECT_THROW(chunks("x", 0, 0, "recursive"), pgrag::Error);
+    try {
+        chunks("x", 10, 0, "paragraphs");
+        FAIL();
+    } catch (const pgrag::Error& e) {
+        EXPECT_STREQ(e.what(), "unknown chunking strategy \"paragraphs\"");
+    }
+    EXPECT_EQ(chunks("x y", 1000, -1, "recursive").size(), 1u);  // default overlap: a fifth
+}
