@@ -30,6 +30,8 @@ trap cleanup EXIT
 # The fake provider the SQL tests call (it stops by itself after an hour at most).
 "$BUILD/fake_provider" "$FAKE_PORT" 3600 >"$BUILD/fake_provider.log" 2>&1 &
 FAKE_PID=$!
+# Test files where the server (another user) can read them, at a fixed path the tests name.
+rm -rf /tmp/pg_rag_test_files && cp -r tests/data /tmp/pg_rag_test_files && chmod -R a+rX /tmp/pg_rag_test_files
 # The Gemini key comes from the postmaster's environment, as a deployment would provide it.
 GEMINI_API_KEY=AIzaTestKey0123456789 bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
 rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"

@@ -147,8 +147,12 @@ std::string pdf_text(std::string_view content) {
         std::unique_ptr<poppler::page> page(doc->create_page(i));
         if (!page) corrupt("PDF", "page " + std::to_string(i + 1) + " cannot be read");
         poppler::byte_array utf8 = page->text(poppler::rectf(), poppler::page::non_raw_non_physical_layout).to_utf8();
+        std::string text(utf8.begin(), utf8.end());
+        // poppler ends each page with its own form feed and newlines: trim, then join with exactly one
+        while (!text.empty() && (text.back() == '\f' || text.back() == '\n' || text.back() == ' ' || text.back() == '\r'))
+            text.pop_back();
         if (i > 0) out += "\n\f\n";  // page breaks stay visible as form feeds
-        out.append(utf8.begin(), utf8.end());
+        out += text;
     }
     out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
     return out;

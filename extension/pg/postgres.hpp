@@ -20,6 +20,7 @@ extern "C" {
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
+#include "utils/tuplestore.h"
 #include "catalog/namespace.h"
 }
 

@@ -24,6 +24,8 @@ bool cache_enabled = true;
 char* openai_api_key = nullptr;
 char* gemini_api_key = nullptr;
 char* anthropic_api_key = nullptr;
+char* text_search_config = nullptr;
+int progress_every = 100;
 
 const struct config_enum_entry kKernelOptions[] = {
     {"auto", 0, false}, {"portable", 1, false}, {"avx2", 2, false}, {"avx512", 3, false}, {nullptr, 0, false},
@@ -107,6 +109,11 @@ void define_settings() {
                             &max_concurrent_requests, 4, 1, 64, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("pg_rag.embedding_cache", "Reuse stored embeddings of identical texts.", nullptr,
                              &cache_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.text_search_config",
+                               "Text search configuration of the knowledge base's keyword index.", nullptr,
+                               &text_search_config, "english", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.progress_every", "Bulk loads report progress every this many rows (0: never).",
+                            nullptr, &progress_every, 100, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     define_secret("pg_rag.openai_api_key", "API key for OpenAI-compatible providers (or OPENAI_API_KEY).",
                   &openai_api_key);
     define_secret("pg_rag.gemini_api_key", "API key for Gemini (or GEMINI_API_KEY).", &gemini_api_key);

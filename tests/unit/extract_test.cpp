@@ -34,6 +34,9 @@ TEST(Extract, PdfPagesInOrderWithFormFeeds) {
     ASSERT_NE(ff, std::string::npos);
     EXPECT_LT(text.find("Refund policy"), ff);
     EXPECT_GT(text.find("Shipping to Europe"), ff);
+    EXPECT_EQ(text.find('\f', ff + 1), std::string::npos);  // exactly one page break for two pages
+    EXPECT_EQ(text.substr(ff - 1, 3), "\n\f\n");
+    EXPECT_NE(text.back(), '\f');
 }
 
 TEST(Extract, BrokenPdfsAreClearErrors) {
