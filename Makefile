@@ -32,6 +32,7 @@ stop:
 bench: build
 	$(BUILD)/bench_kernels --benchmark_min_time=0.2
 	$(BUILD)/bench_embeddings
+	$(BUILD)/bench_chunking
 
 bench-sql: install
 	bash bench/sql/run.sh

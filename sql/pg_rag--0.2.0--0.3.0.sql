@@ -184,32 +184,75 @@ $$;
 
 -- Ingests every row of a table (text, optional title, id columns) in this transaction, with a NOTICE
 -- every pg_rag.progress_every rows; cancelling rolls all of it back. Returns rows ingested.
+-- With a remote provider and the cache on, rows go in batches: the chunk texts of every new or
+-- changed row of a batch are embedded in one rag_embed call (split and sent concurrently), which
+-- fills the cache, so the per-row rag_ingest finds them there instead of making a request each.
 CREATE FUNCTION rag_ingest_table(tbl regclass, text_column name, title_column name DEFAULT NULL,
                                  id_column name DEFAULT 'id', max_chars integer DEFAULT 1000,
-                                 overlap integer DEFAULT NULL, strategy text DEFAULT 'recursive')
+                                 overlap integer DEFAULT NULL, strategy text DEFAULT 'recursive',
+                                 batch_size integer DEFAULT 200)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
     r record;
     done bigint := 0;
     total bigint;
     every integer := coalesce(nullif(current_setting('pg_rag.progress_every', true), '')::integer, 100);
+    prefetch boolean := current_setting('pg_rag.embedding_provider', true) IS DISTINCT FROM 'local'
+                        AND coalesce(current_setting('pg_rag.embedding_cache', true), 'on') = 'on';
+    ids text[] := '{}';
+    bodies text[] := '{}';
+    titles text[] := '{}';
 BEGIN
     PERFORM @extschema@.rag_check_columns(tbl, ARRAY[text_column, title_column, id_column]);
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', tbl, text_column) INTO total;
     FOR r IN EXECUTE format('SELECT %I::text AS id, %I::text AS body, %s AS title FROM %s WHERE %I IS NOT NULL ORDER BY 1',
                             id_column, text_column,
                             CASE WHEN title_column IS NULL THEN 'NULL::text' ELSE format('%I::text', title_column) END,
                             tbl, text_column)
     LOOP
-        PERFORM @extschema@.rag_ingest(r.title, r.body,
-                                       jsonb_build_object('source_table', @extschema@.rag_table_name(tbl), 'source_id', r.id),
-                                       @extschema@.rag_row_source(tbl, r.id), max_chars, overlap, strategy);
-        done := done + 1;
-        IF every > 0 AND done % every = 0 THEN
-            RAISE NOTICE 'rag_ingest_table: % of % rows of % ingested', done, total, tbl;
+        ids := ids || r.id; bodies := bodies || r.body; titles := titles || r.title;
+        CONTINUE WHEN cardinality(ids) < batch_size;
+        done := done + @extschema@.rag_ingest_rows(tbl, ids, bodies, titles, max_chars, overlap, strategy, prefetch,
+                                                   done, total, every);
+        ids := '{}'; bodies := '{}'; titles := '{}';
+    END LOOP;
+    IF cardinality(ids) > 0 THEN
+        done := done + @extschema@.rag_ingest_rows(tbl, ids, bodies, titles, max_chars, overlap, strategy, prefetch,
+                                                   done, total, every);
+    END IF;
+    RETURN done;
+END $$;
+
+-- One batch of rag_ingest_table: prefetches the embeddings of new or changed rows, then ingests each.
+CREATE FUNCTION rag_ingest_rows(tbl regclass, ids text[], bodies text[], titles text[], max_chars integer,
+                                overlap integer, strategy text, prefetch boolean, done_before bigint,
+                                total bigint, every integer)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    i integer;
+BEGIN
+    IF prefetch THEN
+        PERFORM @extschema@.rag_embed(ARRAY(
+            SELECT DISTINCT c.content
+              FROM unnest(ids, bodies) b(id, body)
+              CROSS JOIN LATERAL @extschema@.rag_chunk(b.body, max_chars, overlap, strategy) c
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.rag_documents d
+                                WHERE d.source = @extschema@.rag_row_source(tbl, b.id)
+                                  AND d.content_hash = sha256(convert_to(b.body, 'UTF8')))));
+    END IF;
+    FOR i IN 1 .. cardinality(ids) LOOP
+        PERFORM @extschema@.rag_ingest(titles[i], bodies[i],
+                                       jsonb_build_object('source_table', @extschema@.rag_table_name(tbl),
+                                                          'source_id', ids[i]),
+                                       @extschema@.rag_row_source(tbl, ids[i]), max_chars, overlap, strategy);
+        IF every > 0 AND (done_before + i) % every = 0 THEN
+            RAISE NOTICE 'rag_ingest_table: % of % rows of % ingested', done_before + i, total, tbl;
         END IF;
     END LOOP;
-    RETURN done;
+    RETURN cardinality(ids);
 END $$;
 
 -- Checks that the named columns exist (NULL names are skipped), with a clear error.

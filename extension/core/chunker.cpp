@@ -137,19 +137,28 @@ class Chunker {
     }
 
     // Packs consecutive pieces into chunks up to max, starting each new chunk with the previous
-    // chunk's trailing pieces that fit in the overlap budget.
+    // chunk's trailing pieces that fit in the overlap budget. A piece's size includes the gap before
+    // it (markdown blocks skip blank lines), so sizes add up to at least the span they cover (exactly
+    // for contiguous pieces; for tokens a sum can only overestimate) and a running total replaces
+    // re-measuring without ever letting a chunk exceed max.
     void merge(const std::vector<Span>& pieces, const std::string& heading, std::vector<Chunk>& out) {
-        std::deque<Span> current;
-        auto size_of = [&] { return current.empty() ? 0 : measure({current.front().begin, current.back().end}); };
+        std::deque<std::pair<Span, size_t>> current;  // piece and its size
+        size_t total = 0;
+        size_t previous_end = pieces.empty() ? 0 : pieces.front().begin;
         for (const Span& p : pieces) {
-            if (!current.empty() && measure({current.front().begin, p.end}) > max_) {
-                emit({current.front().begin, current.back().end}, heading, out);
-                while (!current.empty() && (size_of() > overlap_ || measure({current.front().begin, p.end}) > max_))
+            size_t size = measure({std::min(previous_end, p.begin), p.end});
+            previous_end = p.end;
+            if (!current.empty() && total + size > max_) {
+                emit({current.front().first.begin, current.back().first.end}, heading, out);
+                while (!current.empty() && (total > overlap_ || total + size > max_)) {
+                    total -= current.front().second;
                     current.pop_front();
+                }
             }
-            current.push_back(p);
+            current.push_back({p, size});
+            total += size;
         }
-        if (!current.empty()) emit({current.front().begin, current.back().end}, heading, out);
+        if (!current.empty()) emit({current.front().first.begin, current.back().first.end}, heading, out);
     }
 
     // Adds a chunk for s, trimmed of surrounding whitespace; skips it if nothing is left or if it

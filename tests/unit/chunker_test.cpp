@@ -113,6 +113,14 @@ TEST(Chunker, MarkdownSectionsHeadingPathsAndWholeCodeBlocks) {
     EXPECT_EQ(cs[2].heading, "Usage");
 }
 
+TEST(Chunker, GapsBetweenMarkdownBlocksCountTowardsTheSize) {
+    std::string md;
+    for (int i = 0; i < 50; ++i) md += "ab\n\n\n\n";  // tiny blocks, long blank gaps
+    for (int max : {7, 10, 23}) {
+        for (const auto& c : chunks(md, max, 0, "markdown")) EXPECT_LE(pgrag::code_point_count(c.content), static_cast<size_t>(max));
+    }
+}
+
 TEST(Chunker, LongWordsAreSplitNotDroppedAndUtf8StaysWhole) {
     std::string word(25, 'w');
     auto cs = chunks(word, 10, 0, "recursive");

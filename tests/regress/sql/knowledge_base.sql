@@ -80,6 +80,27 @@ SELECT rag_ingest_table('articles', 'body', 'title');
 RESET pg_rag.progress_every;
 SELECT count(*), min(source), max((metadata ->> 'source_id')::int) FROM rag_documents WHERE source LIKE 'table:public.articles:%';
 
+-- Through a provider, a bulk load embeds each batch of rows in one call: 3 requests for 25 rows.
+CREATE TABLE bulk_notes (id int PRIMARY KEY, body text);
+INSERT INTO bulk_notes SELECT i, 'Note ' || i || ': refunds and shipping, paragraph ' || i FROM generate_series(1, 25) i;
+SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SET pg_rag.embedding_provider = 'openai';
+SET pg_rag.embedding_url = 'http://127.0.0.1:55480/tag/bulk/v1';
+SELECT rag_ingest_table('bulk_notes', 'body', batch_size => 10);
+\! curl -s http://127.0.0.1:55480/count/bulk
+-- Again, unchanged: no request at all.
+SELECT rag_ingest_table('bulk_notes', 'body', batch_size => 10);
+\! curl -s http://127.0.0.1:55480/count/bulk
+-- Cancelling a bulk load (here: statement_timeout while the provider hangs) rolls all of it back.
+UPDATE bulk_notes SET body = body || ' (edited)';
+SET pg_rag.embedding_url = 'http://127.0.0.1:55480/fault/hang/v1';
+SET statement_timeout = '500ms';
+SELECT rag_ingest_table('bulk_notes', 'body');
+RESET statement_timeout;
+SELECT count(*) AS still_unedited FROM rag_documents WHERE source LIKE 'table:public.bulk_notes:%' AND content NOT LIKE '%(edited)';
+RESET pg_rag.embedding_url;
+RESET pg_rag.embedding_provider;
+
 -- Bad input.
 SELECT rag_ingest('x', NULL);
 SELECT rag_ingest('x', 'y', max_chars => 10, overlap => 20);
