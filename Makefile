@@ -35,7 +35,8 @@ bench: build
 	$(BUILD)/bench_chunking
 
 bench-sql: install
-	bash bench/sql/run.sh
+	bash bench/sql/run.sh knn
+	bash bench/sql/run.sh ingest
 
 clean:
 	rm -rf $(BUILD)

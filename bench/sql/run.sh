@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# Runs the SQL benchmarks against a throwaway cluster (1 GB shared_buffers) and prints their tables.
-#   bench/sql/run.sh [ROWS]      (default 100000)
+# Runs a SQL benchmark against a throwaway cluster (1 GB shared_buffers) with the fake provider
+# running, and prints its tables.
+#   bench/sql/run.sh knn [ROWS]        exact k-NN over ROWS x 768 (default 100000)
+#   bench/sql/run.sh ingest [DOCS]     ingest throughput (default 1000 documents)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROWS="${1:-100000}"
+WHAT="${1:-knn}"
+N="${2:-}"
+BUILD="${BUILD:-build}"
 PORT="${PGRAG_BENCH_PORT:-55434}"
+FAKE_PORT="${PGRAG_BENCH_FAKE_PORT:-55481}"
 DIR="$(mktemp -d /tmp/pg_rag_bench.XXXXXX)"
 chmod 755 "$DIR"
-trap 'bash docker/pg-cluster.sh stop "$DIR/data" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+"$BUILD/fake_provider" "$FAKE_PORT" 1800 >/dev/null 2>&1 &
+FAKE_PID=$!
+trap 'kill $FAKE_PID 2>/dev/null; bash docker/pg-cluster.sh stop "$DIR/data" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 PGRAG_PG_OPTS="-c shared_buffers=1GB -c max_parallel_workers_per_gather=0 -c jit=off" \
   bash docker/pg-cluster.sh start "$DIR/data" "$PORT"
 psql -h 127.0.0.1 -p "$PORT" -U postgres -qc "CREATE DATABASE bench" postgres
-psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v rows="$ROWS" -f bench/sql/knn.sql bench
+case "$WHAT" in
+  knn) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v rows="${N:-100000}" -f bench/sql/knn.sql bench ;;
+  ingest) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v docs="${N:-1000}" -v fake_port="$FAKE_PORT" \
+            -f bench/sql/ingest.sql bench ;;
+  *) echo "usage: bench/sql/run.sh knn|ingest [N]" >&2; exit 2 ;;
+esac

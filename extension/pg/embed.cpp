@@ -56,9 +56,13 @@ struct CacheKey {
 std::vector<std::optional<std::vector<float>>> cache_lookup(const ExtensionCatalog& cat, Oid owner, const CacheKey& key,
                                                             const std::vector<std::string>& texts) {
     std::vector<std::optional<std::vector<float>>> found(texts.size());
-    std::string sql = "SELECT u.i, c.embedding FROM unnest($1::text[]) WITH ORDINALITY u(t, i) JOIN " + cat.schema_sql +
-                      ".rag_embedding_cache c ON c.provider = $2 AND c.model = $3 AND c.dims = $4"
-                      " AND c.text_hash = sha256(convert_to(u.t, 'UTF8'))";
+    // One index lookup per text on the whole primary key, hash included. A plain join (or a LATERAL
+    // subquery the planner flattens into one) scans every entry of the model and hashes each pair when
+    // the cache has no statistics yet: O(cache size) per call. OFFSET 0 keeps the subquery per text.
+    std::string sql = "SELECT u.i, c.embedding FROM unnest($1::text[]) WITH ORDINALITY u(t, i) CROSS JOIN LATERAL"
+                      " (SELECT e.embedding FROM " + cat.schema_sql + ".rag_embedding_cache e"
+                      "  WHERE e.provider = $2 AND e.model = $3 AND e.dims = $4"
+                      "    AND e.text_hash = sha256(convert_to(u.t, 'UTF8')) OFFSET 0) c";
     Datum provider = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.provider.c_str())); });
     Datum model = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.model.c_str())); });
     as_role(owner, [&] {
