@@ -114,6 +114,8 @@ double distance(Metric metric, const float* a, const float* b, size_t n) {
 
 double l2_norm(const float* a, size_t n) { return std::sqrt(kernels().dot(a, a, n)); }
 
+double cosine_distance_from(double dot, double norm_a, double norm_b) { return cosine_from(dot, norm_a, norm_b); }
+
 void distances_one_to_many(Metric metric, const float* query, const float* const* rows, size_t count, size_t dim,
                            double* out) {
     const KernelTable& k = kernels();

@@ -53,6 +53,9 @@ const KernelTable& kernels_for(Isa isa);
 double distance(Metric metric, const float* a, const float* b, size_t n);
 // Euclidean norm.
 double l2_norm(const float* a, size_t n);
+// Cosine distance from a dot product and two squared norms, exactly as distance(Cosine, ...) computes
+// it: with norms from kernels().dot(x, x) and the dot from kernels().dot(a, b) the result is bit-identical.
+double cosine_distance_from(double dot, double norm_a, double norm_b);
 // Scores one query against `count` rows of `dim` floats; out[i] is bit-identical to distance(metric, q, rows[i]).
 void distances_one_to_many(Metric metric, const float* query, const float* const* rows, size_t count, size_t dim,
                            double* out);

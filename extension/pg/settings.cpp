@@ -1,6 +1,7 @@
 #include "settings.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "../core/distance.hpp"
@@ -26,6 +27,13 @@ char* gemini_api_key = nullptr;
 char* anthropic_api_key = nullptr;
 char* text_search_config = nullptr;
 int progress_every = 100;
+char* distance_metric_setting = nullptr;
+double bm25_k1 = 1.2;
+double bm25_b = 0.75;
+int rrf_k = 60;
+double hybrid_vector_weight = 1.0;
+double hybrid_keyword_weight = 1.0;
+int search_cache_mb_setting = 1024;
 
 const struct config_enum_entry kKernelOptions[] = {
     {"auto", 0, false}, {"portable", 1, false}, {"avx2", 2, false}, {"avx512", 3, false}, {nullptr, 0, false},
@@ -58,6 +66,14 @@ void assign_kernel(int newval, void*) {
 bool check_provider(char** newval, void**, GucSource) {
     if (*newval && is_embedding_provider(*newval)) return true;
     GUC_check_errdetail("Valid embedding providers are local, openai, ollama and gemini.");
+    return false;
+}
+
+bool check_metric(char** newval, void**, GucSource) {
+    if (*newval && (std::strcmp(*newval, "cosine") == 0 || std::strcmp(*newval, "l2") == 0 ||
+                    std::strcmp(*newval, "inner_product") == 0))
+        return true;
+    GUC_check_errdetail("Valid metrics are cosine, l2 and inner_product.");
     return false;
 }
 
@@ -114,6 +130,23 @@ void define_settings() {
                                &text_search_config, "english", PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("pg_rag.progress_every", "Bulk loads report progress every this many rows (0: never).",
                             nullptr, &progress_every, 100, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.distance_metric", "Metric of vector search: cosine, l2 or inner_product.",
+                               nullptr, &distance_metric_setting, "cosine", PGC_USERSET, 0, check_metric, nullptr,
+                               nullptr);
+    DefineCustomIntVariable("pg_rag.search_cache_mb",
+                            "Memory per backend for the vectors exact search scans; above it, search scans the table.",
+                            nullptr, &search_cache_mb_setting, 1024, 0, INT_MAX / 2, PGC_USERSET, GUC_UNIT_MB, nullptr,
+                            nullptr, nullptr);
+    DefineCustomRealVariable("pg_rag.bm25_k1", "BM25 term-frequency saturation (k1).", nullptr, &bm25_k1, 1.2, 0, 100,
+                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("pg_rag.bm25_b", "BM25 length normalisation (b).", nullptr, &bm25_b, 0.75, 0, 1, PGC_USERSET,
+                             0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.rrf_k", "Reciprocal rank fusion constant of hybrid search.", nullptr, &rrf_k, 60, 1,
+                            100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("pg_rag.hybrid_vector_weight", "Weight of the vector ranking in hybrid search.", nullptr,
+                             &hybrid_vector_weight, 1.0, 0, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("pg_rag.hybrid_keyword_weight", "Weight of the keyword ranking in hybrid search.", nullptr,
+                             &hybrid_keyword_weight, 1.0, 0, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     define_secret("pg_rag.openai_api_key", "API key for OpenAI-compatible providers (or OPENAI_API_KEY).",
                   &openai_api_key);
     define_secret("pg_rag.gemini_api_key", "API key for Gemini (or GEMINI_API_KEY).", &gemini_api_key);
@@ -140,5 +173,9 @@ EmbeddingSettings embedding_settings(const char* provider, const char* model) {
 }
 
 bool embedding_cache_enabled() { return cache_enabled; }
+
+std::string distance_metric() { return distance_metric_setting ? distance_metric_setting : "cosine"; }
+
+double search_cache_mb() { return static_cast<double>(search_cache_mb_setting); }
 
 }  // namespace pgrag::pg

@@ -14,4 +14,10 @@ EmbeddingSettings embedding_settings(const char* provider, const char* model);
 // pg_rag.embedding_cache.
 bool embedding_cache_enabled();
 
+// pg_rag.distance_metric: cosine, l2 or inner_product.
+std::string distance_metric();
+
+// pg_rag.search_cache_mb: the most memory vector search may keep per backend.
+double search_cache_mb();
+
 }  // namespace pgrag::pg

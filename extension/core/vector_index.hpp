@@ -1,0 +1,57 @@
+// Exact nearest-neighbour search over an in-memory matrix of embeddings.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "distance.hpp"
+
+namespace pgrag {
+
+// Rows of equal dimension stored contiguously, with each row's squared norm (for cosine).
+class VectorMatrix {
+  public:
+    explicit VectorMatrix(size_t dims = 0) : dims_(dims) {}
+    size_t dims() const { return dims_; }
+    size_t rows() const { return ids_.size(); }
+    size_t bytes() const { return values_.size() * sizeof(float) + ids_.size() * (2 * sizeof(int64_t) + sizeof(double) + 2); }
+
+    // Appends a row; `group` is a caller-defined tag (e.g. the embedding model) searches can select.
+    void add(int64_t id, int64_t owner, uint16_t group, const float* values);
+
+    int64_t id(size_t row) const { return ids_[row]; }
+    int64_t owner(size_t row) const { return owners_[row]; }
+    uint16_t group(size_t row) const { return groups_[row]; }
+    const float* row(size_t r) const { return values_.data() + r * dims_; }
+    double squared_norm(size_t r) const { return norms_[r]; }
+
+  private:
+    size_t dims_;
+    std::vector<float> values_;
+    std::vector<int64_t> ids_;
+    std::vector<int64_t> owners_;
+    std::vector<uint16_t> groups_;
+    std::vector<double> norms_;
+};
+
+struct Neighbour {
+    int64_t id;
+    int64_t owner;
+    double distance;
+};
+
+// Which rows a search may return: optional group, optional sorted list of allowed owners.
+struct RowFilter {
+    int group = -1;                          // -1: any
+    const std::vector<int64_t>* owners = nullptr;  // sorted; nullptr: any
+};
+
+// The k rows nearest to query by metric, ordered by distance then id: exactly the rows and order of
+// ORDER BY emb <op> query, id LIMIT k (the distances are bit-identical to the SQL operators').
+// `check` is polled every few thousand rows and may throw to cancel.
+std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k, const RowFilter& filter,
+                               const std::function<void()>& check = nullptr);
+
+}  // namespace pgrag
