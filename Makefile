@@ -37,6 +37,7 @@ bench: build
 bench-sql: install
 	bash bench/sql/run.sh knn
 	bash bench/sql/run.sh ingest
+	bash bench/sql/run.sh search
 
 clean:
 	rm -rf $(BUILD)

@@ -32,8 +32,8 @@ trap cleanup EXIT
 FAKE_PID=$!
 # Test files where the server (another user) can read them, at a fixed path the tests name.
 rm -rf /tmp/pg_rag_test_files && cp -r tests/data /tmp/pg_rag_test_files && chmod -R a+rX /tmp/pg_rag_test_files
-# The Gemini key comes from the postmaster's environment, as a deployment would provide it.
-GEMINI_API_KEY=AIzaTestKey0123456789 bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
+# The Gemini and Anthropic keys come from the postmaster's environment, as a deployment would provide them.
+GEMINI_API_KEY=AIzaTestKey0123456789 ANTHROPIC_API_KEY=sk-ant-test-0123456789 bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
 rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"
 PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --host=127.0.0.1 --port="$PORT" --inputdir=tests/regress --outputdir="$BUILD/regress" \

@@ -94,7 +94,8 @@ struct Client::Impl {
 };
 
 bool is_retryable_status(long status) {
-    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+    // 529 is Anthropic's "overloaded": as transient as a 503.
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504 || status == 529;
 }
 
 long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry, const Options& options,

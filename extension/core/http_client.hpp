@@ -40,7 +40,7 @@ struct Stats {
     uint64_t retries = 0;
 };
 
-// True for statuses worth retrying: 429 and 500/502/503/504.
+// True for statuses worth retrying: 429, 500/502/503/504 and 529 (Anthropic overloaded).
 bool is_retryable_status(long status);
 
 // Delay before retry number `retry` (1-based): Retry-After (seconds or HTTP-date not supported) or

@@ -21,6 +21,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "utils/tuplestore.h"
+#include "utils/jsonb.h"
 #include "catalog/namespace.h"
 }
 

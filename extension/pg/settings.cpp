@@ -22,6 +22,7 @@ int max_retries = 3;
 int embedding_batch_size = 96;
 int max_concurrent_requests = 4;
 bool cache_enabled = true;
+bool answer_cache_enabled = true;
 char* openai_api_key = nullptr;
 char* gemini_api_key = nullptr;
 char* anthropic_api_key = nullptr;
@@ -33,6 +34,17 @@ double bm25_b = 0.75;
 int rrf_k = 60;
 double hybrid_vector_weight = 1.0;
 double hybrid_keyword_weight = 1.0;
+char* llm_providers = nullptr;
+char* system_prompt_setting = nullptr;
+int max_context_tokens_setting = 3000;
+int max_answer_tokens = 512;
+double llm_temperature = 0.0;
+struct ChatProviderSettings {
+    const char* name;
+    char* model = nullptr;
+    char* url = nullptr;
+};
+ChatProviderSettings chat_settings[] = {{"openai"}, {"ollama"}, {"anthropic"}, {"gemini"}};
 int search_cache_mb_setting = 1024;
 
 const struct config_enum_entry kKernelOptions[] = {
@@ -75,6 +87,36 @@ bool check_metric(char** newval, void**, GucSource) {
         return true;
     GUC_check_errdetail("Valid metrics are cosine, l2 and inner_product.");
     return false;
+}
+
+// Each item of the comma-separated list must be a provider; the list must not be empty.
+bool check_llm_providers(char** newval, void**, GucSource) {
+    try {
+        std::string list = *newval ? *newval : "";
+        size_t count = 0;
+        for (size_t start = 0; start <= list.size();) {
+            size_t comma = list.find(',', start);
+            std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            item.erase(0, item.find_first_not_of(" \t"));
+            item.erase(item.find_last_not_of(" \t") + 1);
+            if (!item.empty()) {
+                if (!is_chat_provider(item)) {
+                    GUC_check_errdetail("Valid providers are openai, ollama, anthropic, gemini and extractive.");
+                    return false;
+                }
+                ++count;
+            }
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+        if (count == 0) {
+            GUC_check_errdetail("List at least one provider, e.g. 'extractive'.");
+            return false;
+        }
+        return true;
+    } catch (...) {
+        return false;
+    }
 }
 
 // A secret: only superusers may set it, and only they see it in SHOW and pg_settings.
@@ -147,6 +189,29 @@ void define_settings() {
                              &hybrid_vector_weight, 1.0, 0, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("pg_rag.hybrid_keyword_weight", "Weight of the keyword ranking in hybrid search.", nullptr,
                              &hybrid_keyword_weight, 1.0, 0, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.llm_providers",
+                               "Answer providers in fallback order: openai, ollama, anthropic, gemini, extractive.",
+                               nullptr, &llm_providers, "extractive", PGC_USERSET, 0, check_llm_providers, nullptr,
+                               nullptr);
+    for (auto& c : chat_settings) {
+        static std::vector<std::string> names;  // GUC names must outlive the module's setup
+        names.push_back(std::string("pg_rag.") + c.name + "_chat_model");
+        DefineCustomStringVariable(names.back().c_str(), "Chat model of this provider; empty means its default.", nullptr,
+                                   &c.model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+        names.push_back(std::string("pg_rag.") + c.name + "_chat_url");
+        DefineCustomStringVariable(names.back().c_str(), "Base URL of this chat provider; empty means its default.",
+                                   nullptr, &c.url, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    }
+    DefineCustomBoolVariable("pg_rag.answer_cache", "Serve repeated questions (no session) from the answer cache.",
+                             nullptr, &answer_cache_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.system_prompt", "System prompt of rag_answer; empty means the built-in one.",
+                               nullptr, &system_prompt_setting, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.max_context_tokens", "Token budget of sources and history in a prompt.", nullptr,
+                            &max_context_tokens_setting, 3000, 100, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.max_answer_tokens", "Most tokens a generated answer may have.", nullptr,
+                            &max_answer_tokens, 512, 1, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("pg_rag.llm_temperature", "Sampling temperature of generated answers.", nullptr,
+                             &llm_temperature, 0.0, 0.0, 2.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     define_secret("pg_rag.openai_api_key", "API key for OpenAI-compatible providers (or OPENAI_API_KEY).",
                   &openai_api_key);
     define_secret("pg_rag.gemini_api_key", "API key for Gemini (or GEMINI_API_KEY).", &gemini_api_key);
@@ -177,5 +242,46 @@ bool embedding_cache_enabled() { return cache_enabled; }
 std::string distance_metric() { return distance_metric_setting ? distance_metric_setting : "cosine"; }
 
 double search_cache_mb() { return static_cast<double>(search_cache_mb_setting); }
+
+std::vector<ChatSettings> chat_providers() {
+    std::vector<ChatSettings> out;
+    std::string list = llm_providers ? llm_providers : "extractive";
+    for (size_t start = 0; start <= list.size();) {
+        size_t comma = list.find(',', start);
+        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) {
+            ChatSettings c;
+            c.provider = item;
+            for (const auto& p : chat_settings)
+                if (item == p.name) {
+                    c.model = p.model ? p.model : "";
+                    c.base_url = p.url ? p.url : "";
+                }
+            c.api_key = key_for(item == "ollama" ? "" : item);
+            c.max_tokens = max_answer_tokens;
+            c.temperature = llm_temperature;
+            c.http.timeout_ms = request_timeout_ms;
+            c.http.max_retries = max_retries;
+            out.push_back(c);
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string system_prompt() { return system_prompt_setting && *system_prompt_setting ? system_prompt_setting : kDefaultSystemPrompt; }
+
+int max_context_tokens() { return max_context_tokens_setting; }
+
+std::string answer_settings_key() {
+    std::string key = std::string(llm_providers ? llm_providers : "") + "|" + system_prompt() + "|" +
+                      std::to_string(max_context_tokens_setting) + "|" + std::to_string(max_answer_tokens) + "|" +
+                      std::to_string(llm_temperature);
+    for (const auto& c : chat_providers()) key += "|" + c.provider + ":" + resolved_chat_model(c) + "@" + c.base_url;
+    return key;
+}
 
 }  // namespace pgrag::pg

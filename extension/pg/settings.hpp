@@ -1,6 +1,9 @@
 // The pg_rag.* settings (GUCs) and how they resolve into core-library settings.
 #pragma once
 
+#include <vector>
+
+#include "../core/answer.hpp"
 #include "../core/embedding_providers.hpp"
 
 namespace pgrag::pg {
@@ -16,6 +19,15 @@ bool embedding_cache_enabled();
 
 // pg_rag.distance_metric: cosine, l2 or inner_product.
 std::string distance_metric();
+
+// The generation providers of pg_rag.llm_providers, in fallback order, with their models, URLs and keys.
+std::vector<ChatSettings> chat_providers();
+
+// Settings that shape answers: pg_rag.system_prompt (or the default), max_context_tokens, and a
+// text that changes whenever any answer-relevant setting does (for the answer cache key).
+std::string system_prompt();
+int max_context_tokens();
+std::string answer_settings_key();
 
 // pg_rag.search_cache_mb: the most memory vector search may keep per backend.
 double search_cache_mb();

@@ -55,6 +55,25 @@ void openai_error(httplib::Response& res, int status, const std::string& message
 
 }  // namespace
 
+// What the fake chat model says to a conversation (system prompt and the turns' texts).
+std::string fake_reply(const std::string& provider, const std::string& system, const std::vector<std::string>& turns) {
+    std::string last = turns.empty() ? "" : turns.back();
+    if (system.find("Rewrite the follow-up") != std::string::npos) {
+        auto f = last.find("Follow-up question: ");
+        auto u = last.find("User: ");
+        std::string follow = f == std::string::npos ? last : last.substr(f + 20);
+        std::string first;
+        if (u != std::string::npos) first = last.substr(u + 6, last.find('\n', u) - u - 6);
+        return follow + " (about: " + first + ")";
+    }
+    auto at = last.find("[1] ");
+    if (at == std::string::npos) return provider + " says: I don't know.";
+    auto content = last.find('\n', at);
+    std::string text = content == std::string::npos ? "" : last.substr(content + 1);
+    auto stop = text.find_first_of(".\n");
+    return provider + " says: " + text.substr(0, stop == std::string::npos ? text.size() : stop + 1) + " [1]";
+}
+
 struct Server::Impl {
     httplib::Server http;
     std::thread thread;
@@ -193,6 +212,81 @@ struct Server::Impl {
                              {"load_duration", 10}, {"prompt_eval_count", texts.size()}});
     }
 
+    // OpenAI-compatible chat completions.
+    void openai_chat(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "openai-chat", req.body, res)) return;
+        if (!check_bearer(req, res)) return;
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.contains("model") || !body.contains("messages") || !body["messages"].is_array())
+            return openai_error(res, 400, "'messages' is a required property", "invalid_request_error");
+        std::string system;
+        std::vector<std::string> turns;
+        for (const auto& m : body["messages"]) {
+            if (m.value("role", "") == "system") system = m.value("content", "");
+            else turns.push_back(m.value("content", ""));
+        }
+        if (plan.fault == "emptychoices") return send_json(res, 200, {{"id", "x"}, {"object", "chat.completion"}, {"choices", json::array()}});
+        std::string reply = fake_reply("openai", system, turns);
+        send_json(res, 200, {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"model", body["model"]},
+                             {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", reply}}},
+                                                       {"finish_reason", "stop"}}})},
+                             {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}, {"total_tokens", 110}}}});
+    }
+
+    void ollama_chat(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "ollama-chat", req.body, res)) return;
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.contains("model") || !body.contains("messages"))
+            return send_json(res, 400, {{"error", "invalid request"}});
+        std::string system;
+        std::vector<std::string> turns;
+        for (const auto& m : body["messages"]) {
+            if (m.value("role", "") == "system") system = m.value("content", "");
+            else turns.push_back(m.value("content", ""));
+        }
+        send_json(res, 200, {{"model", body["model"]}, {"created_at", "2026-11-21T00:00:00Z"},
+                             {"message", {{"role", "assistant"}, {"content", fake_reply("ollama", system, turns)}}},
+                             {"done", true}, {"prompt_eval_count", 90}, {"eval_count", 9}});
+    }
+
+    void anthropic_messages(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "anthropic", req.body, res)) return;
+        auto error = [&](int status, const std::string& type, const std::string& message) {
+            send_json(res, status, {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
+        };
+        if (req.get_header_value("x-api-key") != kAnthropicKey) return error(401, "authentication_error", "invalid x-api-key");
+        if (req.get_header_value("anthropic-version").empty())
+            return error(400, "invalid_request_error", "anthropic-version: header is required");
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.contains("max_tokens") || !body.contains("messages"))
+            return error(400, "invalid_request_error", "max_tokens: Field required");
+        if (plan.fault == "overloaded") return error(529, "overloaded_error", "Overloaded");
+        std::vector<std::string> turns;
+        for (const auto& m : body["messages"]) turns.push_back(m.value("content", ""));
+        std::string reply = fake_reply("anthropic", body.value("system", ""), turns);
+        send_json(res, 200, {{"id", "msg_fake"}, {"type", "message"}, {"role", "assistant"}, {"model", body["model"]},
+                             {"content", json::array({{{"type", "text"}, {"text", reply}}})}, {"stop_reason", "end_turn"},
+                             {"usage", {{"input_tokens", 80}, {"output_tokens", 8}}}});
+    }
+
+    void gemini_generate(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+        if (inject(plan, "gemini-chat", req.body, res)) return;
+        if (req.get_header_value("x-goog-api-key") != kGeminiKey)
+            return send_json(res, 400, {{"error", {{"code", 400}, {"message", "API key not valid. Please pass a valid API key."},
+                                                   {"status", "INVALID_ARGUMENT"}}}});
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.contains("contents"))
+            return send_json(res, 400, {{"error", {{"code", 400}, {"message", "contents is required"}, {"status", "INVALID_ARGUMENT"}}}});
+        std::string system;
+        if (body.contains("systemInstruction")) system = body["systemInstruction"]["parts"][0].value("text", "");
+        std::vector<std::string> turns;
+        for (const auto& c : body["contents"]) turns.push_back(c["parts"][0].value("text", ""));
+        std::string reply = fake_reply("gemini", system, turns);
+        send_json(res, 200, {{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", reply}}})}, {"role", "model"}}},
+                                                          {"finishReason", "STOP"}}})},
+                             {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}, {"totalTokenCount", 77}}}});
+    }
+
     void gemini_batch(const Plan& plan, const std::string& model, const httplib::Request& req, httplib::Response& res) {
         if (inject(plan, "gemini", req.body, res)) return;
         auto google_error = [&](int status, const std::string& message, const std::string& code) {
@@ -240,9 +334,14 @@ Server::Server(int port) : impl_(new Impl) {
     s.http.Post(R"(/.*)", [&s](const httplib::Request& req, httplib::Response& res) {
         Plan plan = parse_plan(req.path);
         static const std::regex kGemini(R"(^/v1beta/models/([^:/]+):batchEmbedContents$)");
+        static const std::regex kGeminiChat(R"(^/v1beta/models/([^:/]+):generateContent$)");
         std::smatch m;
         if (plan.rest == "/v1/embeddings") return s.openai_embeddings(plan, req, res);
         if (plan.rest == "/api/embed") return s.ollama_embed(plan, req, res);
+        if (plan.rest == "/v1/chat/completions") return s.openai_chat(plan, req, res);
+        if (plan.rest == "/api/chat") return s.ollama_chat(plan, req, res);
+        if (plan.rest == "/v1/messages") return s.anthropic_messages(plan, req, res);
+        if (std::regex_match(plan.rest, m, kGeminiChat)) return s.gemini_generate(plan, req, res);
         if (std::regex_match(plan.rest, m, kGemini)) return s.gemini_batch(plan, m[1], req, res);
         openai_error(res, 404, "Unknown path " + plan.rest, "invalid_request_error");
     });

@@ -11,6 +11,9 @@
 //   /fault/wrongcount      one embedding short /fault/wrongdims  second embedding one dimension short
 //   /latency/MS            answer after MS milliseconds
 //   /dims/N                embeddings of N dimensions (default 8; "dimensions" in the request wins)
+// Chat: OpenAI /v1/chat/completions, Ollama /api/chat, Anthropic /v1/messages, Gemini :generateContent.
+// The fake model answers "<provider> says: <first sentence of source [1]> [1]", or, asked to rewrite a
+// follow-up, "<follow-up> (about: <first user question>)".
 // GET /count/KEY returns how many requests arrived for KEY (an endpoint name such as "openai", or a
 // fault mode such as "500once-abc"); GET /last/ENDPOINT returns the last request body it received.
 #pragma once
@@ -21,6 +24,7 @@ namespace fake_provider {
 
 constexpr const char* kOpenAiKey = "sk-test-0123456789abcdef";
 constexpr const char* kGeminiKey = "AIzaTestKey0123456789";
+constexpr const char* kAnthropicKey = "sk-ant-test-0123456789";
 
 class Server {
   public:

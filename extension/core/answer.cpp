@@ -1,0 +1,375 @@
+#include "answer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "chunker.hpp"
+#include "embedding_providers.hpp"
+#include "error.hpp"
+
+namespace pgrag {
+
+using nlohmann::json;
+
+const char* const kDefaultSystemPrompt =
+    "You answer questions using only the numbered sources provided. Cite every statement with the number "
+    "of its source in square brackets, like [1] or [2][3]. If the sources do not contain the answer, say that "
+    "you do not know; never use outside knowledge and never invent sources.";
+
+const char* const kDontKnow = "I don't know: the knowledge base does not contain an answer to this question.";
+
+namespace {
+
+// ---- words ---------------------------------------------------------------------------------------
+
+bool word_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
+
+const std::set<std::string>& stopwords() {
+    static const std::set<std::string> words = {
+        "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been", "before", "but",
+        "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "his", "how",
+        "i", "if", "in", "into", "is", "it", "its", "many", "much", "my", "no", "not", "of", "on", "or", "our",
+        "she", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
+        "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you",
+        "your", "long", "take", "takes", "get", "one", "other", "more", "most", "name", "called", "did", "us"};
+    return words;
+}
+
+// Lower-cased content words with plain plurals folded.
+std::vector<std::string> content_words(const std::string& text) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < text.size();) {
+        while (i < text.size() && !word_byte(static_cast<unsigned char>(text[i]))) ++i;
+        size_t start = i;
+        while (i < text.size() && word_byte(static_cast<unsigned char>(text[i]))) ++i;
+        if (i == start) continue;
+        std::string w = text.substr(start, i - start);
+        for (char& c : w)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (stopwords().count(w)) continue;
+        if (w.size() > 3 && w.back() == 's' && w[w.size() - 2] != 's') w.pop_back();
+        out.push_back(w);
+    }
+    return out;
+}
+
+// Sentences of a chunk, trimmed (split after . ! ? followed by a space, and at newlines).
+std::vector<std::string> sentences_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::string current;
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        bool end = c == '\n' || ((c == '.' || c == '!' || c == '?') && (i + 1 == text.size() || text[i + 1] == ' '));
+        if (c != '\n') current += c;
+        if (end) {
+            size_t a = current.find_first_not_of(" \t\r\f#-*");
+            size_t b = current.find_last_not_of(" \t\r\f");
+            if (a != std::string::npos && b >= a) out.push_back(current.substr(a, b - a + 1));
+            current.clear();
+        }
+    }
+    size_t a = current.find_first_not_of(" \t\r\f#-*");
+    if (a != std::string::npos) out.push_back(current.substr(a, current.find_last_not_of(" \t\r\f") - a + 1));
+    return out;
+}
+
+std::string trim_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+http::Request json_post(std::string url, const json& body, std::vector<std::string> headers) {
+    http::Request r;
+    r.url = std::move(url);
+    r.headers = {"Content-Type: application/json"};
+    for (auto& h : headers)
+        if (!h.empty()) r.headers.push_back(std::move(h));
+    r.body = body.dump();
+    return r;
+}
+
+struct ChatDefaults {
+    const char* name;
+    const char* model;
+    const char* url;
+    bool needs_key;
+};
+
+const ChatDefaults kChatDefaults[] = {
+    {"openai", "gpt-4o-mini", "https://api.openai.com/v1", true},
+    {"ollama", "llama3.1", "http://127.0.0.1:11434", false},
+    {"anthropic", "claude-3-5-haiku-latest", "https://api.anthropic.com", true},
+    {"gemini", "gemini-1.5-flash", "https://generativelanguage.googleapis.com", true},
+    {"extractive", "pg_rag-extractive-v1", "", false},
+};
+
+const ChatDefaults& defaults_for(const std::string& provider) {
+    for (const auto& d : kChatDefaults)
+        if (provider == d.name) return d;
+    throw Error(ErrorCode::InvalidParameterValue, "unknown answer provider \"" + provider + "\"", "",
+                "Valid providers are openai, ollama, anthropic, gemini and extractive.");
+}
+
+std::string base(const ChatSettings& s) { return trim_slash(s.base_url.empty() ? defaults_for(s.provider).url : s.base_url); }
+
+// The user turn carrying the numbered sources and the question.
+std::string sources_message(const std::string& question, const std::vector<Source>& sources) {
+    std::string text = "Sources:\n";
+    for (const auto& src : sources) {
+        text += "\n[" + std::to_string(src.n) + "] " + (src.title.empty() ? src.source : src.title);
+        if (!src.heading.empty()) text += " — " + src.heading;
+        text += "\n" + src.content + "\n";
+    }
+    text += "\nQuestion: " + question;
+    return text;
+}
+
+json get_path(const json& doc, std::initializer_list<const char*> path) {
+    const json* cur = &doc;
+    for (const char* key : path) {
+        if (!cur->is_object() || !cur->contains(key)) return json();
+        cur = &(*cur)[key];
+    }
+    return *cur;
+}
+
+}  // namespace
+
+Prompt build_prompt(const std::string& question, const std::vector<ChatMessage>& history,
+                    const std::vector<Source>& sources, const std::string& system_prompt, int max_tokens) {
+    Prompt p;
+    p.system = system_prompt.empty() ? kDefaultSystemPrompt : system_prompt;
+    size_t budget = static_cast<size_t>(std::max(1, max_tokens));
+    size_t used = approximate_tokens(p.system) + approximate_tokens(question) + 16;
+    for (const auto& src : sources) {
+        size_t cost = approximate_tokens(src.content) + approximate_tokens(src.title) + 8;
+        if (!p.sources.empty() && used + cost > budget) break;  // rank order: the best always goes in
+        Source numbered = src;
+        numbered.n = static_cast<int>(p.sources.size()) + 1;
+        p.sources.push_back(numbered);
+        used += cost;
+    }
+    // Earlier turns, newest first, as long as they fit; kept in conversation order.
+    std::vector<ChatMessage> kept;
+    for (auto it = history.rbegin(); it != history.rend(); ++it) {
+        size_t cost = approximate_tokens(it->content) + 4;
+        if (used + cost > budget) break;
+        kept.push_back(*it);
+        used += cost;
+    }
+    std::reverse(kept.begin(), kept.end());
+    if (!kept.empty() && kept.front().role == "assistant") kept.erase(kept.begin());  // start on a user turn
+    p.messages = kept;
+    p.messages.push_back({"user", sources_message(question, p.sources)});
+    return p;
+}
+
+Answer extractive_answer(const std::string& question, const std::vector<Source>& sources) {
+    Answer a;
+    a.provider = "extractive";
+    a.model = defaults_for("extractive").model;
+    std::vector<std::string> q = content_words(question);
+    std::set<std::string> qset(q.begin(), q.end());
+    if (qset.empty() || sources.empty()) {
+        a.text = kDontKnow;
+        return a;
+    }
+    // Rarer question words (in fewer retrieved sentences) weigh more.
+    struct Candidate {
+        double score;
+        int source_n;
+        size_t order;
+        std::string sentence;
+        std::set<std::string> matched;
+    };
+    std::vector<Candidate> candidates;
+    std::map<std::string, int> sentence_freq;
+    size_t order = 0;
+    for (const auto& src : sources) {
+        for (const auto& s : sentences_of(src.content)) {
+            std::vector<std::string> words = content_words(s);
+            std::set<std::string> matched;
+            for (const auto& w : words)
+                if (qset.count(w)) matched.insert(w);
+            for (const auto& w : matched) ++sentence_freq[w];
+            candidates.push_back({0, src.n, order++, s, matched});
+        }
+    }
+    double total = 0;
+    for (const auto& w : qset) total += 1.0 + std::log(1.0 + static_cast<double>(candidates.size()) / (1 + sentence_freq[w]));
+    for (auto& c : candidates) {
+        double s = 0;
+        for (const auto& w : c.matched)
+            s += 1.0 + std::log(1.0 + static_cast<double>(candidates.size()) / (1 + sentence_freq[w]));
+        c.score = s / total - 0.01 * (c.source_n - 1);  // coverage of the question, a little less for lower-ranked sources
+    }
+    std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& x, const Candidate& y) { return x.score > y.score; });
+    // Enough of the question must be covered, by at least one content word.
+    const double kMinCoverage = qset.size() == 1 ? 0.99 : 0.34;
+    std::vector<const Candidate*> picked;
+    std::set<std::string> covered;
+    for (const auto& c : candidates) {
+        if (c.matched.empty() || c.score < kMinCoverage * (picked.empty() ? 1.0 : 0.6)) continue;
+        bool adds = picked.empty();
+        for (const auto& w : c.matched)
+            if (!covered.count(w)) adds = true;
+        if (!adds) continue;
+        picked.push_back(&c);
+        covered.insert(c.matched.begin(), c.matched.end());
+        if (picked.size() == 3) break;
+    }
+    if (picked.empty()) {
+        a.text = kDontKnow;
+        return a;
+    }
+    std::sort(picked.begin(), picked.end(), [](const Candidate* x, const Candidate* y) { return x->order < y->order; });
+    for (const Candidate* c : picked) {
+        if (!a.text.empty()) a.text += " ";
+        a.text += c->sentence + " [" + std::to_string(c->source_n) + "]";
+    }
+    a.prompt_tokens = static_cast<int64_t>(approximate_tokens(question));
+    a.completion_tokens = static_cast<int64_t>(approximate_tokens(a.text));
+    return a;
+}
+
+std::string standalone_question_extractive(const std::string& question, const std::string& previous_question) {
+    std::string extra;
+    std::set<std::string> seen;
+    for (const auto& w : content_words(question)) seen.insert(w);
+    for (const auto& w : content_words(previous_question))
+        if (seen.insert(w).second) extra += " " + w;
+    return question + extra;
+}
+
+std::string resolved_chat_model(const ChatSettings& s) { return s.model.empty() ? defaults_for(s.provider).model : s.model; }
+
+bool is_chat_provider(const std::string& provider) {
+    for (const auto& d : kChatDefaults)
+        if (provider == d.name) return true;
+    return false;
+}
+
+http::Request chat_request(const ChatSettings& s, const Prompt& prompt) {
+    std::string model = resolved_chat_model(s);
+    json turns = json::array();
+    if (s.provider == "openai" || s.provider == "ollama") {
+        turns.push_back({{"role", "system"}, {"content", prompt.system}});
+        for (const auto& m : prompt.messages) turns.push_back({{"role", m.role}, {"content", m.content}});
+        if (s.provider == "openai") {
+            json body = {{"model", model}, {"messages", turns}, {"temperature", s.temperature}, {"max_tokens", s.max_tokens}};
+            return json_post(base(s) + "/chat/completions", body, {s.api_key.empty() ? "" : "Authorization: Bearer " + s.api_key});
+        }
+        json body = {{"model", model}, {"messages", turns}, {"stream", false},
+                     {"options", {{"temperature", s.temperature}, {"num_predict", s.max_tokens}}}};
+        return json_post(base(s) + "/api/chat", body, {});
+    }
+    if (s.provider == "anthropic") {
+        for (const auto& m : prompt.messages) turns.push_back({{"role", m.role}, {"content", m.content}});
+        json body = {{"model", model}, {"system", prompt.system}, {"messages", turns}, {"max_tokens", s.max_tokens},
+                     {"temperature", s.temperature}};
+        return json_post(base(s) + "/v1/messages", body, {"x-api-key: " + s.api_key, "anthropic-version: 2023-06-01"});
+    }
+    if (s.provider == "gemini") {
+        for (const auto& m : prompt.messages)
+            turns.push_back({{"role", m.role == "assistant" ? "model" : "user"}, {"parts", json::array({{{"text", m.content}}})}});
+        json body = {{"systemInstruction", {{"parts", json::array({{{"text", prompt.system}}})}}},
+                     {"contents", turns},
+                     {"generationConfig", {{"temperature", s.temperature}, {"maxOutputTokens", s.max_tokens}}}};
+        std::string name = model.rfind("models/", 0) == 0 ? model : "models/" + model;
+        return json_post(base(s) + "/v1beta/" + name + ":generateContent", body, {"x-goog-api-key: " + s.api_key});
+    }
+    throw Error(ErrorCode::InvalidParameterValue, "provider " + s.provider + " makes no HTTP requests");
+}
+
+Answer parse_chat_response(const ChatSettings& s, const std::string& body) {
+    json doc = json::parse(body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) throw Error(ErrorCode::InvalidResponse, "response is not valid JSON");
+    Answer a;
+    a.provider = s.provider;
+    a.model = resolved_chat_model(s);
+    json text;
+    if (s.provider == "openai") {
+        const json& choices = doc.contains("choices") ? doc["choices"] : json();
+        if (choices.is_array() && !choices.empty()) text = get_path(choices[0], {"message", "content"});
+        a.prompt_tokens = get_path(doc, {"usage", "prompt_tokens"}).is_number() ? doc["usage"]["prompt_tokens"].get<int64_t>() : 0;
+        a.completion_tokens = get_path(doc, {"usage", "completion_tokens"}).is_number() ? doc["usage"]["completion_tokens"].get<int64_t>() : 0;
+    } else if (s.provider == "ollama") {
+        text = get_path(doc, {"message", "content"});
+        a.prompt_tokens = doc.value("prompt_eval_count", 0);
+        a.completion_tokens = doc.value("eval_count", 0);
+    } else if (s.provider == "anthropic") {
+        if (doc.contains("content") && doc["content"].is_array()) {
+            std::string joined;
+            for (const auto& block : doc["content"])
+                if (block.value("type", "") == "text" && block.contains("text")) joined += block["text"].get<std::string>();
+            if (!doc["content"].empty()) text = joined;
+        }
+        a.prompt_tokens = get_path(doc, {"usage", "input_tokens"}).is_number() ? doc["usage"]["input_tokens"].get<int64_t>() : 0;
+        a.completion_tokens = get_path(doc, {"usage", "output_tokens"}).is_number() ? doc["usage"]["output_tokens"].get<int64_t>() : 0;
+    } else if (s.provider == "gemini") {
+        const json& candidates = doc.contains("candidates") ? doc["candidates"] : json();
+        if (candidates.is_array() && !candidates.empty()) {
+            json parts = get_path(candidates[0], {"content", "parts"});
+            if (parts.is_array()) {
+                std::string joined;
+                for (const auto& p : parts)
+                    if (p.contains("text")) joined += p["text"].get<std::string>();
+                text = joined;
+            }
+        }
+        a.prompt_tokens = get_path(doc, {"usageMetadata", "promptTokenCount"}).is_number() ? doc["usageMetadata"]["promptTokenCount"].get<int64_t>() : 0;
+        a.completion_tokens = get_path(doc, {"usageMetadata", "candidatesTokenCount"}).is_number() ? doc["usageMetadata"]["candidatesTokenCount"].get<int64_t>() : 0;
+    }
+    if (!text.is_string() || text.get<std::string>().empty())
+        throw Error(ErrorCode::InvalidResponse, "response has no answer text");
+    a.text = text.get<std::string>();
+    return a;
+}
+
+Answer generate(const ChatSettings& s, const Prompt& prompt, http::Client& client, const http::InterruptCheck& interrupted) {
+    if (s.provider == "extractive") {
+        std::string question = prompt.messages.back().content;
+        auto at = question.rfind("\nQuestion: ");
+        return extractive_answer(at == std::string::npos ? question : question.substr(at + 11), prompt.sources);
+    }
+    if (defaults_for(s.provider).needs_key && s.api_key.empty())
+        throw Error(ErrorCode::InvalidParameterValue, "pg_rag: no API key configured for provider " + s.provider);
+    auto responses = client.send_all({chat_request(s, prompt)}, s.http, interrupted);
+    const http::Response& r = responses.at(0);
+    if (r.status < 200 || r.status >= 300) throw_provider_failure(s.provider, "chat", r, s.api_key, s.http.timeout_ms);
+    try {
+        return parse_chat_response(s, r.body);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::InvalidResponse, "pg_rag: " + s.provider + " chat returned an invalid response: " + e.what(),
+                    "Model " + resolved_chat_model(s) + ".");
+    }
+}
+
+Answer generate_with_fallback(const std::vector<ChatSettings>& providers, const Prompt& prompt, http::Client& client,
+                              const http::InterruptCheck& interrupted, std::vector<std::string>* failures) {
+    if (providers.empty()) throw Error(ErrorCode::InvalidParameterValue, "pg_rag.llm_providers is empty");
+    for (size_t i = 0; i < providers.size(); ++i) {
+        try {
+            return generate(providers[i], prompt, client, interrupted);
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::QueryCanceled || i + 1 == providers.size()) throw;
+            if (failures) failures->push_back(providers[i].provider + ": " + e.what());
+        }
+    }
+    throw Error(ErrorCode::InternalError, "unreachable");
+}
+
+Prompt rewrite_prompt(const std::string& question, const std::vector<ChatMessage>& history) {
+    Prompt p;
+    p.system = "Rewrite the follow-up question as one standalone question that can be understood without the "
+               "conversation. Answer with the question only.";
+    std::string convo;
+    for (const auto& m : history) convo += (m.role == "user" ? "User: " : "Assistant: ") + m.content + "\n";
+    p.messages.push_back({"user", "Conversation:\n" + convo + "\nFollow-up question: " + question});
+    return p;
+}
+
+}  // namespace pgrag
