@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retrieval (and, with rag_answer, answer) quality on a BEIR-layout data set, against a throwaway cluster.
+# Retrieval and answer quality on a BEIR-layout data set, against a throwaway cluster.
 #   bench/eval/run.sh [DATASET_DIR]     default: ../shared/eval/xquad-en beside the project
 # The directory needs corpus.jsonl (_id, title, text), queries.jsonl (_id, text) and qrels/test.tsv
 # (query-id, corpus-id, score); qa.jsonl (question, answers) enables the answer metrics.
@@ -22,3 +22,4 @@ run -c "\\copy queries_raw FROM '$DATA/queries.jsonl' $json_copy"
 run -c "\\copy qrels FROM '$DATA/qrels/test.tsv' WITH (FORMAT csv, DELIMITER E'\\t', HEADER true)"
 [ -f "$DATA/qa.jsonl" ] && run -c "\\copy qa_raw FROM '$DATA/qa.jsonl' $json_copy"
 run -f bench/eval/retrieval.sql
+if [ -f "$DATA/qa.jsonl" ]; then run -f bench/eval/answers.sql; fi

@@ -4,16 +4,52 @@
 #include <cmath>
 #include <functional>
 #include <queue>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <new>
 
 namespace pgrag {
 
+VectorMatrix::VectorMatrix(size_t dims, size_t capacity) : dims_(dims) {
+    if (capacity) grow(capacity);
+    ids_.reserve(capacity);
+    owners_.reserve(capacity);
+    groups_.reserve(capacity);
+    norms_.reserve(capacity);
+}
+
+VectorMatrix::~VectorMatrix() {
+    if (values_) munmap(values_, capacity_ * dims_ * sizeof(float));
+}
+
+// Moves the values to a larger anonymous mapping, asking for transparent huge pages.
+void VectorMatrix::grow(size_t rows) {
+    size_t row_bytes = std::max<size_t>(dims_, 1) * sizeof(float);
+    size_t bytes = std::max<size_t>(rows * row_bytes, 4096);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: fine if the kernel declines
+#endif
+    if (values_) {
+        std::memcpy(p, values_, ids_.size() * dims_ * sizeof(float));
+        munmap(values_, capacity_ * dims_ * sizeof(float));
+    }
+    values_ = static_cast<float*>(p);
+    capacity_ = bytes / row_bytes;
+}
+
 void VectorMatrix::add(int64_t id, int64_t owner, uint16_t group, const float* values) {
-    values_.insert(values_.end(), values, values + dims_);
+    if (ids_.size() == capacity_) grow(std::max<size_t>(1024, capacity_ * 2));
+    std::memcpy(values_ + ids_.size() * dims_, values, dims_ * sizeof(float));
     ids_.push_back(id);
     owners_.push_back(owner);
     groups_.push_back(group);
     norms_.push_back(kernels().dot(values, values, dims_));  // equals the norm the <=> operator computes
 }
+
+constexpr size_t kPrefetchRows = 2;  // measured: 2 ahead beats 4, 8 and 16 (bench/README.md)
 
 std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k, const RowFilter& filter,
                                const std::function<void()>& check) {
@@ -33,6 +69,11 @@ std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric
         if (filter.group >= 0 && m.group(r) != filter.group) continue;
         if (filter.owners && !std::binary_search(filter.owners->begin(), filter.owners->end(), m.owner(r))) continue;
         const float* row = m.row(r);
+        if (r + kPrefetchRows < m.rows()) {
+            // Keep more cache misses in flight than the hardware prefetcher does on one stream.
+            const char* ahead = reinterpret_cast<const char*>(m.row(r + kPrefetchRows));
+            for (size_t off = 0; off < dims * sizeof(float); off += 64) __builtin_prefetch(ahead + off);
+        }
         double d;
         switch (metric) {
             case Metric::Cosine: d = cosine_distance_from(kt.dot(row, query, dims), m.squared_norm(r), query_norm); break;

@@ -13,10 +13,13 @@ namespace pgrag {
 // Rows of equal dimension stored contiguously, with each row's squared norm (for cosine).
 class VectorMatrix {
   public:
-    explicit VectorMatrix(size_t dims = 0) : dims_(dims) {}
+    // capacity: rows to reserve (a scan over one mapping with huge pages: fewer TLB misses).
+    explicit VectorMatrix(size_t dims = 0, size_t capacity = 0);
+    ~VectorMatrix();
+    VectorMatrix(const VectorMatrix&) = delete;
+    VectorMatrix& operator=(const VectorMatrix&) = delete;
     size_t dims() const { return dims_; }
     size_t rows() const { return ids_.size(); }
-    size_t bytes() const { return values_.size() * sizeof(float) + ids_.size() * (2 * sizeof(int64_t) + sizeof(double) + 2); }
 
     // Appends a row; `group` is a caller-defined tag (e.g. the embedding model) searches can select.
     void add(int64_t id, int64_t owner, uint16_t group, const float* values);
@@ -24,12 +27,15 @@ class VectorMatrix {
     int64_t id(size_t row) const { return ids_[row]; }
     int64_t owner(size_t row) const { return owners_[row]; }
     uint16_t group(size_t row) const { return groups_[row]; }
-    const float* row(size_t r) const { return values_.data() + r * dims_; }
+    const float* row(size_t r) const { return values_ + r * dims_; }
     double squared_norm(size_t r) const { return norms_[r]; }
 
   private:
+    void grow(size_t rows);
+
     size_t dims_;
-    std::vector<float> values_;
+    float* values_ = nullptr;  // capacity_ rows, from mmap (or nullptr)
+    size_t capacity_ = 0;
     std::vector<int64_t> ids_;
     std::vector<int64_t> owners_;
     std::vector<uint16_t> groups_;

@@ -64,7 +64,7 @@ void load_vectors(const ExtensionCatalog& cat, const std::string& fingerprint, s
         cache.too_big = true;
         return;
     }
-    auto matrix = std::make_unique<VectorMatrix>(dims);
+    auto matrix = std::make_unique<VectorMatrix>(dims, static_cast<size_t>(rows));
     std::string sql = "SELECT id, document_id, embedding, coalesce(embedding_model, '') FROM " + cat.schema_sql +
                       ".rag_chunks WHERE embedding IS NOT NULL AND " + cat.schema_sql + ".dims(embedding) = $1";
     Oid types[1] = {INT4OID};
