@@ -348,6 +348,125 @@ Answer generate(const ChatSettings& s, const Prompt& prompt, http::Client& clien
     }
 }
 
+namespace {
+
+// Turns a provider's streamed bytes into text pieces and usage, line by line.
+class StreamDecoder {
+  public:
+    StreamDecoder(const ChatSettings& s, Answer& answer, const std::function<void(const std::string&)>& on_text)
+        : s_(s), answer_(answer), on_text_(on_text) {}
+
+    void feed(std::string_view bytes) {
+        buffer_.append(bytes);
+        for (size_t nl; (nl = buffer_.find('\n')) != std::string::npos;) {
+            std::string line = buffer_.substr(0, nl);
+            buffer_.erase(0, nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            handle(line);
+        }
+    }
+    void finish() {
+        if (!buffer_.empty()) handle(buffer_);
+        buffer_.clear();
+    }
+
+  private:
+    void emit(const json& text) {
+        if (!text.is_string()) return;
+        std::string piece = text.get<std::string>();
+        if (piece.empty()) return;
+        answer_.text += piece;
+        on_text_(piece);
+    }
+
+    void handle(const std::string& line) {
+        std::string payload;
+        if (s_.provider == "ollama") payload = line;                   // JSON lines
+        else if (line.rfind("data:", 0) == 0) payload = line.substr(5);  // server-sent events
+        else return;                                                    // event:, id:, comments, blank lines
+        payload.erase(0, payload.find_first_not_of(' '));
+        if (payload.empty() || payload == "[DONE]") return;
+        json doc = json::parse(payload, nullptr, false);
+        if (doc.is_discarded()) throw Error(ErrorCode::InvalidResponse, "stream event is not valid JSON");
+        if (s_.provider == "openai") {
+            if (doc.contains("choices") && doc["choices"].is_array() && !doc["choices"].empty())
+                emit(get_path(doc["choices"][0], {"delta", "content"}));
+            if (get_path(doc, {"usage", "prompt_tokens"}).is_number()) {
+                answer_.prompt_tokens = doc["usage"]["prompt_tokens"].get<int64_t>();
+                answer_.completion_tokens = doc["usage"].value("completion_tokens", static_cast<int64_t>(0));
+            }
+        } else if (s_.provider == "ollama") {
+            emit(get_path(doc, {"message", "content"}));
+            if (doc.value("done", false)) {
+                answer_.prompt_tokens = doc.value("prompt_eval_count", 0);
+                answer_.completion_tokens = doc.value("eval_count", 0);
+            }
+        } else if (s_.provider == "anthropic") {
+            std::string type = doc.value("type", "");
+            if (type == "content_block_delta") emit(get_path(doc, {"delta", "text"}));
+            else if (type == "message_start") answer_.prompt_tokens = get_path(doc, {"message", "usage", "input_tokens"}).is_number() ? doc["message"]["usage"]["input_tokens"].get<int64_t>() : 0;
+            else if (type == "message_delta") answer_.completion_tokens = get_path(doc, {"usage", "output_tokens"}).is_number() ? doc["usage"]["output_tokens"].get<int64_t>() : 0;
+            else if (type == "error") throw Error(ErrorCode::ExternalRoutineException, "pg_rag: anthropic chat failed: " + get_path(doc, {"error", "message"}).dump());
+        } else if (s_.provider == "gemini") {
+            if (doc.contains("candidates") && doc["candidates"].is_array() && !doc["candidates"].empty()) {
+                json parts = get_path(doc["candidates"][0], {"content", "parts"});
+                if (parts.is_array())
+                    for (const auto& p : parts) emit(p.contains("text") ? p["text"] : json());
+            }
+            if (get_path(doc, {"usageMetadata", "promptTokenCount"}).is_number()) {
+                answer_.prompt_tokens = doc["usageMetadata"]["promptTokenCount"].get<int64_t>();
+                answer_.completion_tokens = doc["usageMetadata"].value("candidatesTokenCount", static_cast<int64_t>(0));
+            }
+        }
+    }
+
+    const ChatSettings& s_;
+    Answer& answer_;
+    const std::function<void(const std::string&)>& on_text_;
+    std::string buffer_;
+};
+
+// The streaming form of chat_request's request.
+http::Request stream_request(const ChatSettings& s, const Prompt& prompt) {
+    http::Request r = chat_request(s, prompt);
+    json body = json::parse(r.body);
+    if (s.provider == "gemini") {
+        r.url.replace(r.url.rfind(":generateContent"), std::string(":generateContent").size(), ":streamGenerateContent?alt=sse");
+    } else {
+        body["stream"] = true;
+        if (s.provider == "openai") body["stream_options"] = {{"include_usage", true}};
+    }
+    r.body = body.dump();
+    return r;
+}
+
+}  // namespace
+
+Answer generate_stream(const ChatSettings& s, const Prompt& prompt, http::Client& client,
+                       const http::InterruptCheck& interrupted, const std::function<void(const std::string&)>& on_text) {
+    if (s.provider == "extractive") {
+        Answer a = generate(s, prompt, client, interrupted);
+        on_text(a.text);
+        return a;
+    }
+    if (defaults_for(s.provider).needs_key && s.api_key.empty())
+        throw Error(ErrorCode::InvalidParameterValue, "pg_rag: no API key configured for provider " + s.provider);
+    Answer a;
+    a.provider = s.provider;
+    a.model = resolved_chat_model(s);
+    StreamDecoder decoder(s, a, on_text);
+    http::Request r = stream_request(s, prompt);
+    r.on_data = [&](std::string_view bytes) { decoder.feed(bytes); };
+    auto responses = client.send_all({r}, s.http, interrupted);
+    const http::Response& res = responses.at(0);
+    if (res.status < 200 || res.status >= 300) throw_provider_failure(s.provider, "chat", res, s.api_key, s.http.timeout_ms);
+    decoder.finish();
+    if (a.text.empty())
+        throw Error(ErrorCode::InvalidResponse, "pg_rag: " + s.provider + " chat stream carried no answer text",
+                    "Model " + a.model + ".");
+    return a;
+}
+
 Answer generate_with_fallback(const std::vector<ChatSettings>& providers, const Prompt& prompt, http::Client& client,
                               const http::InterruptCheck& interrupted, std::vector<std::string>* failures) {
     if (providers.empty()) throw Error(ErrorCode::InvalidParameterValue, "pg_rag.llm_providers is empty");

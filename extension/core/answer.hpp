@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,12 @@ Answer generate(const ChatSettings& s, const Prompt& prompt, http::Client& clien
 // did not. Cancellation is never swallowed. Throws the last error when all fail.
 Answer generate_with_fallback(const std::vector<ChatSettings>& providers, const Prompt& prompt, http::Client& client,
                               const http::InterruptCheck& interrupted, std::vector<std::string>* failures);
+
+// Streams an answer: on_text receives each piece of text as the provider produces it (OpenAI and
+// Gemini server-sent events, Anthropic's event stream, Ollama's JSON lines; extractive: one piece);
+// returns the whole answer with its usage. Errors as generate().
+Answer generate_stream(const ChatSettings& s, const Prompt& prompt, http::Client& client,
+                       const http::InterruptCheck& interrupted, const std::function<void(const std::string&)>& on_text);
 
 // The prompt asking a chat model to make a follow-up question standalone.
 Prompt rewrite_prompt(const std::string& question, const std::vector<ChatMessage>& history);

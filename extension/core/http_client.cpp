@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <random>
 #include <thread>
@@ -29,12 +30,29 @@ struct Transfer {
     std::string retry_after_ms;
     char error[CURL_ERROR_SIZE] = {};
     bool callback_failed = false;
+    const std::function<void(std::string_view)>* sink = nullptr;  // streaming: where 2xx bytes go
+    bool delivered = false;                                       // streaming: bytes reached the sink
+    std::exception_ptr sink_error;                                // what the sink threw
 };
 
 // Callbacks run inside libcurl (C): they must never throw.
 size_t on_body(char* data, size_t size, size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
     try {
+        if (t->sink) {
+            long status = 0;
+            curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+            if (status >= 200 && status < 300) {
+                t->delivered = true;
+                try {
+                    (*t->sink)(std::string_view(data, size * count));
+                } catch (...) {
+                    t->sink_error = std::current_exception();  // re-thrown outside libcurl
+                    return 0;
+                }
+                return size * count;
+            }
+        }
         t->body.append(data, size * count);
         return size * count;
     } catch (...) {
@@ -168,6 +186,7 @@ std::vector<Response> Client::send_all(const std::vector<Request>& requests, con
         t->index = index;
         t->easy = impl_->take_handle();
         const Request& r = requests[index];
+        if (r.on_data) t->sink = &r.on_data;
         for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
         CURL* e = t->easy;
         curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
@@ -205,7 +224,8 @@ std::vector<Response> Client::send_all(const std::vector<Request>& requests, con
             out.transport_error = t.callback_failed ? "out of memory while reading the response"
                                   : t.error[0]      ? t.error
                                                     : curl_easy_strerror(code);
-        bool retry = code == CURLE_OK ? is_retryable_status(status) : is_retryable_transport(code);
+        if (t.sink_error) std::rethrow_exception(t.sink_error);  // the Guard releases the handles
+        bool retry = (code == CURLE_OK ? is_retryable_status(status) : is_retryable_transport(code)) && !t.delivered;
         if (retry && out.attempts <= options.max_retries) {
             std::uniform_real_distribution<double> jitter(0, 1);
             long delay = retry_delay_ms(t.retry_after, t.retry_after_ms, out.attempts, options, jitter(impl_->rng));
@@ -247,8 +267,15 @@ std::vector<Response> Client::send_all(const std::vector<Request>& requests, con
             Transfer* t = nullptr;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
             CURLcode code = msg->data.result;
-            finish(*t, code);
-            active.erase(std::find_if(active.begin(), active.end(), [&](const auto& p) { return p.get() == t; }));
+            auto owned = std::find_if(active.begin(), active.end(), [&](const auto& p) { return p.get() == t; });
+            std::unique_ptr<Transfer> done = std::move(*owned);
+            active.erase(owned);
+            try {
+                finish(*done, code);
+            } catch (...) {
+                if (done->easy) release(*done);
+                throw;
+            }
         }
         if (!active.empty()) curl_multi_poll(impl_->multi, nullptr, 0, kPollMs, nullptr);
     }

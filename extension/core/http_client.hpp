@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgrag::http {
@@ -13,6 +14,10 @@ struct Request {
     std::string url;
     std::vector<std::string> headers;  // "Name: value"
     std::string body;                  // sent as POST when non-empty
+    // Streaming: when set, the bytes of a 2xx response go here as they arrive instead of into
+    // Response::body (error bodies are still collected). A transfer that delivered bytes is never
+    // retried; an exception thrown here aborts the transfer and is re-thrown by send_all.
+    std::function<void(std::string_view)> on_data;
 };
 
 struct Response {

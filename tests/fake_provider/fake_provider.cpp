@@ -74,6 +74,35 @@ std::string fake_reply(const std::string& provider, const std::string& system, c
     return provider + " says: " + text.substr(0, stop == std::string::npos ? text.size() : stop + 1) + " [1]";
 }
 
+// Splits a reply into word-sized pieces (each keeps its trailing space), as a model streams tokens.
+std::vector<std::string> pieces_of(const std::string& reply) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t i = 0; i < reply.size(); ++i)
+        if (reply[i] == ' ') {
+            out.push_back(reply.substr(start, i + 1 - start));
+            start = i + 1;
+        }
+    if (start < reply.size()) out.push_back(reply.substr(start));
+    return out;
+}
+
+// Streams events built from the reply's pieces; the content provider must never throw.
+void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events) {
+    res.set_chunked_content_provider(content_type, [events = std::move(events)](size_t, httplib::DataSink& sink) {
+        try {
+            for (const auto& e : events) {
+                if (!sink.write(e.data(), e.size())) return false;
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+            sink.done();
+            return true;
+        } catch (...) {
+            return false;
+        }
+    });
+}
+
 struct Server::Impl {
     httplib::Server http;
     std::thread thread;
@@ -227,6 +256,16 @@ struct Server::Impl {
         }
         if (plan.fault == "emptychoices") return send_json(res, 200, {{"id", "x"}, {"object", "chat.completion"}, {"choices", json::array()}});
         std::string reply = fake_reply("openai", system, turns);
+        if (body.value("stream", false)) {
+            std::vector<std::string> events;
+            for (const auto& p : pieces_of(reply))
+                events.push_back("data: " + json{{"id", "c"}, {"object", "chat.completion.chunk"},
+                                                 {"choices", json::array({{{"index", 0}, {"delta", {{"content", p}}}}})}}.dump() + "\n\n");
+            events.push_back("data: " + json{{"id", "c"}, {"choices", json::array()},
+                                             {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}}}}.dump() + "\n\n");
+            events.push_back("data: [DONE]\n\n");
+            return stream_events(res, "text/event-stream", events);
+        }
         send_json(res, 200, {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"model", body["model"]},
                              {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", reply}}},
                                                        {"finish_reason", "stop"}}})},
@@ -243,6 +282,14 @@ struct Server::Impl {
         for (const auto& m : body["messages"]) {
             if (m.value("role", "") == "system") system = m.value("content", "");
             else turns.push_back(m.value("content", ""));
+        }
+        if (body.value("stream", true)) {  // Ollama streams unless told not to
+            std::vector<std::string> lines;
+            for (const auto& p : pieces_of(fake_reply("ollama", system, turns)))
+                lines.push_back(json{{"model", body["model"]}, {"message", {{"role", "assistant"}, {"content", p}}}, {"done", false}}.dump() + "\n");
+            lines.push_back(json{{"model", body["model"]}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true},
+                                 {"prompt_eval_count", 90}, {"eval_count", 9}}.dump() + "\n");
+            return stream_events(res, "application/x-ndjson", lines);
         }
         send_json(res, 200, {{"model", body["model"]}, {"created_at", "2026-11-21T00:00:00Z"},
                              {"message", {{"role", "assistant"}, {"content", fake_reply("ollama", system, turns)}}},
@@ -264,12 +311,27 @@ struct Server::Impl {
         std::vector<std::string> turns;
         for (const auto& m : body["messages"]) turns.push_back(m.value("content", ""));
         std::string reply = fake_reply("anthropic", body.value("system", ""), turns);
+        if (body.value("stream", false)) {
+            auto event = [](const std::string& name, const json& data) { return "event: " + name + "\ndata: " + data.dump() + "\n\n"; };
+            std::vector<std::string> events = {
+                event("message_start", {{"type", "message_start"}, {"message", {{"id", "msg_fake"}, {"usage", {{"input_tokens", 80}, {"output_tokens", 1}}}}}}),
+                event("content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "text"}, {"text", ""}}}}),
+                "event: ping\ndata: {\"type\": \"ping\"}\n\n"};
+            for (const auto& p : pieces_of(reply))
+                events.push_back(event("content_block_delta", {{"type", "content_block_delta"}, {"index", 0},
+                                                               {"delta", {{"type", "text_delta"}, {"text", p}}}}));
+            events.push_back(event("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
+            events.push_back(event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", "end_turn"}}},
+                                                     {"usage", {{"output_tokens", 8}}}}));
+            events.push_back(event("message_stop", {{"type", "message_stop"}}));
+            return stream_events(res, "text/event-stream", events);
+        }
         send_json(res, 200, {{"id", "msg_fake"}, {"type", "message"}, {"role", "assistant"}, {"model", body["model"]},
                              {"content", json::array({{{"type", "text"}, {"text", reply}}})}, {"stop_reason", "end_turn"},
                              {"usage", {{"input_tokens", 80}, {"output_tokens", 8}}}});
     }
 
-    void gemini_generate(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
+    void gemini_generate(const Plan& plan, const httplib::Request& req, httplib::Response& res, bool stream = false) {
         if (inject(plan, "gemini-chat", req.body, res)) return;
         if (req.get_header_value("x-goog-api-key") != kGeminiKey)
             return send_json(res, 400, {{"error", {{"code", 400}, {"message", "API key not valid. Please pass a valid API key."},
@@ -282,6 +344,14 @@ struct Server::Impl {
         std::vector<std::string> turns;
         for (const auto& c : body["contents"]) turns.push_back(c["parts"][0].value("text", ""));
         std::string reply = fake_reply("gemini", system, turns);
+        if (stream) {
+            std::vector<std::string> events;
+            for (const auto& p : pieces_of(reply))
+                events.push_back("data: " + json{{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", p}}})}, {"role", "model"}}}}})}}.dump() + "\r\n\r\n");
+            events.push_back("data: " + json{{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", ""}}})}, {"role", "model"}}}, {"finishReason", "STOP"}}})},
+                                             {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}}}}.dump() + "\r\n\r\n");
+            return stream_events(res, "text/event-stream", events);
+        }
         send_json(res, 200, {{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", reply}}})}, {"role", "model"}}},
                                                           {"finishReason", "STOP"}}})},
                              {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}, {"totalTokenCount", 77}}}});
@@ -335,6 +405,7 @@ Server::Server(int port) : impl_(new Impl) {
         Plan plan = parse_plan(req.path);
         static const std::regex kGemini(R"(^/v1beta/models/([^:/]+):batchEmbedContents$)");
         static const std::regex kGeminiChat(R"(^/v1beta/models/([^:/]+):generateContent$)");
+        static const std::regex kGeminiStream(R"(^/v1beta/models/([^:/]+):streamGenerateContent$)");
         std::smatch m;
         if (plan.rest == "/v1/embeddings") return s.openai_embeddings(plan, req, res);
         if (plan.rest == "/api/embed") return s.ollama_embed(plan, req, res);
@@ -342,6 +413,7 @@ Server::Server(int port) : impl_(new Impl) {
         if (plan.rest == "/api/chat") return s.ollama_chat(plan, req, res);
         if (plan.rest == "/v1/messages") return s.anthropic_messages(plan, req, res);
         if (std::regex_match(plan.rest, m, kGeminiChat)) return s.gemini_generate(plan, req, res);
+        if (std::regex_match(plan.rest, m, kGeminiStream)) return s.gemini_generate(plan, req, res, req.get_param_value("alt") == "sse");
         if (std::regex_match(plan.rest, m, kGemini)) return s.gemini_batch(plan, m[1], req, res);
         openai_error(res, 404, "Unknown path " + plan.rest, "invalid_request_error");
     });

@@ -37,7 +37,7 @@ EmbeddingSettings openai(const std::string& prefix = "") {
 int count(const std::string& key) {
     // Reads the fake's counter through the same client code (a GET without body).
     pgrag::http::Client client;
-    auto r = client.send_all({{base() + "/count/" + key, {}, ""}}, {}, nullptr);
+    auto r = client.send_all({{base() + "/count/" + key, {}, "", nullptr}}, {}, nullptr);
     return std::stoi(r.at(0).body);
 }
 
