@@ -1,12 +1,12 @@
 # pg_rag — the two commands a new machine needs (as root on Debian 12):
 #   make run    install dependencies, build, install, start a local cluster with the extension
 #   make test   install dependencies, build, install, and run every test
-# Other targets: deps, build, install, stop, bench, bench-sql, clean.
+# Other targets: deps, build, install, stop, bench, bench-sql, eval, clean.
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build install test run stop bench bench-sql clean
+.PHONY: all deps build install test run stop bench bench-sql eval clean
 
 all: build
 
@@ -38,6 +38,9 @@ bench-sql: install
 	bash bench/sql/run.sh knn
 	bash bench/sql/run.sh ingest
 	bash bench/sql/run.sh search
+
+eval: install
+	bash bench/eval/run.sh
 
 clean:
 	rm -rf $(BUILD)
