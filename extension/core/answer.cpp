@@ -76,21 +76,6 @@ std::vector<std::string> sentences_of(const std::string& text) {
     return out;
 }
 
-std::string trim_slash(std::string url) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
-
-http::Request json_post(std::string url, const json& body, std::vector<std::string> headers) {
-    http::Request r;
-    r.url = std::move(url);
-    r.headers = {"Content-Type: application/json"};
-    for (auto& h : headers)
-        if (!h.empty()) r.headers.push_back(std::move(h));
-    r.body = body.dump();
-    return r;
-}
-
 struct ChatDefaults {
     const char* name;
     const char* model;
@@ -113,7 +98,7 @@ const ChatDefaults& defaults_for(const std::string& provider) {
                 "Valid providers are openai, ollama, anthropic, gemini and extractive.");
 }
 
-std::string base(const ChatSettings& s) { return trim_slash(s.base_url.empty() ? defaults_for(s.provider).url : s.base_url); }
+std::string base(const ChatSettings& s) { return http::trim_slash(s.base_url.empty() ? defaults_for(s.provider).url : s.base_url); }
 
 // The user turn carrying the numbered sources and the question.
 std::string sources_message(const std::string& question, const std::vector<Source>& sources) {
@@ -260,17 +245,17 @@ http::Request chat_request(const ChatSettings& s, const Prompt& prompt) {
         for (const auto& m : prompt.messages) turns.push_back({{"role", m.role}, {"content", m.content}});
         if (s.provider == "openai") {
             json body = {{"model", model}, {"messages", turns}, {"temperature", s.temperature}, {"max_tokens", s.max_tokens}};
-            return json_post(base(s) + "/chat/completions", body, {s.api_key.empty() ? "" : "Authorization: Bearer " + s.api_key});
+            return http::json_post(base(s) + "/chat/completions", body.dump(), {s.api_key.empty() ? "" : "Authorization: Bearer " + s.api_key});
         }
         json body = {{"model", model}, {"messages", turns}, {"stream", false},
                      {"options", {{"temperature", s.temperature}, {"num_predict", s.max_tokens}}}};
-        return json_post(base(s) + "/api/chat", body, {});
+        return http::json_post(base(s) + "/api/chat", body.dump(), {});
     }
     if (s.provider == "anthropic") {
         for (const auto& m : prompt.messages) turns.push_back({{"role", m.role}, {"content", m.content}});
         json body = {{"model", model}, {"system", prompt.system}, {"messages", turns}, {"max_tokens", s.max_tokens},
                      {"temperature", s.temperature}};
-        return json_post(base(s) + "/v1/messages", body, {"x-api-key: " + s.api_key, "anthropic-version: 2023-06-01"});
+        return http::json_post(base(s) + "/v1/messages", body.dump(), {"x-api-key: " + s.api_key, "anthropic-version: 2023-06-01"});
     }
     if (s.provider == "gemini") {
         for (const auto& m : prompt.messages)
@@ -279,7 +264,7 @@ http::Request chat_request(const ChatSettings& s, const Prompt& prompt) {
                      {"contents", turns},
                      {"generationConfig", {{"temperature", s.temperature}, {"maxOutputTokens", s.max_tokens}}}};
         std::string name = model.rfind("models/", 0) == 0 ? model : "models/" + model;
-        return json_post(base(s) + "/v1beta/" + name + ":generateContent", body, {"x-goog-api-key: " + s.api_key});
+        return http::json_post(base(s) + "/v1beta/" + name + ":generateContent", body.dump(), {"x-goog-api-key: " + s.api_key});
     }
     throw Error(ErrorCode::InvalidParameterValue, "provider " + s.provider + " makes no HTTP requests");
 }

@@ -14,13 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string trim_slash(std::string url) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
-
 std::string base_url(const EmbeddingSettings& s, const EmbeddingCodec& c) {
-    return trim_slash(s.base_url.empty() ? c.default_url : s.base_url);
+    return http::trim_slash(s.base_url.empty() ? c.default_url : s.base_url);
 }
 
 json text_array(const std::vector<std::string>& texts, size_t begin, size_t end) {
@@ -39,16 +34,6 @@ std::vector<float> floats_of(const json& values) {
         out.push_back(v.get<float>());
     }
     return out;
-}
-
-// A JSON POST with an optional authorisation header.
-http::Request json_post(std::string url, const json& body, const std::string& auth_header = "") {
-    http::Request r;
-    r.url = std::move(url);
-    r.headers = {"Content-Type: application/json"};
-    if (!auth_header.empty()) r.headers.push_back(auth_header);
-    r.body = body.dump();
-    return r;
 }
 
 // The array `name` of a response object; throws Error(InvalidResponse) when it is missing.
@@ -71,7 +56,7 @@ http::Request openai_build(const EmbeddingSettings& s, const std::string& model,
                            size_t begin, size_t end) {
     json body = {{"model", model}, {"input", text_array(texts, begin, end)}, {"encoding_format", "float"}};
     if (s.dimensions > 0) body["dimensions"] = s.dimensions;
-    return json_post(base_url(s, embedding_codec("openai")) + "/embeddings", body, bearer(s));
+    return http::json_post(base_url(s, embedding_codec("openai")) + "/embeddings", body.dump(), {bearer(s)});
 }
 
 std::vector<std::vector<float>> openai_parse(const std::string& body) {
@@ -101,7 +86,7 @@ http::Request ollama_build(const EmbeddingSettings& s, const std::string& model,
                            size_t begin, size_t end) {
     json body = {{"model", model}, {"input", text_array(texts, begin, end)}};
     if (s.dimensions > 0) body["dimensions"] = s.dimensions;
-    return json_post(base_url(s, embedding_codec("ollama")) + "/api/embed", body, bearer(s));
+    return http::json_post(base_url(s, embedding_codec("ollama")) + "/api/embed", body.dump(), {bearer(s)});
 }
 
 std::vector<std::vector<float>> ollama_parse(const std::string& body) {
@@ -121,8 +106,8 @@ http::Request gemini_build(const EmbeddingSettings& s, const std::string& model,
         if (s.dimensions > 0) one["outputDimensionality"] = s.dimensions;
         requests.push_back(one);
     }
-    return json_post(base_url(s, embedding_codec("gemini")) + "/v1beta/" + name + ":batchEmbedContents",
-                     json{{"requests", requests}}, s.api_key.empty() ? "" : "x-goog-api-key: " + s.api_key);
+    return http::json_post(base_url(s, embedding_codec("gemini")) + "/v1beta/" + name + ":batchEmbedContents",
+                           json{{"requests", requests}}.dump(), {s.api_key.empty() ? "" : "x-goog-api-key: " + s.api_key});
 }
 
 std::vector<std::vector<float>> gemini_parse(const std::string& body) {

@@ -111,6 +111,21 @@ struct Client::Impl {
     }
 };
 
+Request json_post(std::string url, std::string json_body, const std::vector<std::string>& headers) {
+    Request r;
+    r.url = std::move(url);
+    r.headers = {"Content-Type: application/json"};
+    for (const auto& h : headers)
+        if (!h.empty()) r.headers.push_back(h);
+    r.body = std::move(json_body);
+    return r;
+}
+
+std::string trim_slash(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
 bool is_retryable_status(long status) {
     // 529 is Anthropic's "overloaded": as transient as a 503.
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504 || status == 529;

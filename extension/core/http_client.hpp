@@ -45,6 +45,12 @@ struct Stats {
     uint64_t retries = 0;
 };
 
+// A JSON POST to url; empty header strings are left out.
+Request json_post(std::string url, std::string json_body, const std::vector<std::string>& headers);
+
+// The URL without trailing slashes (base URLs are joined with paths that start with one).
+std::string trim_slash(std::string url);
+
 // True for statuses worth retrying: 429, 500/502/503/504 and 529 (Anthropic overloaded).
 bool is_retryable_status(long status);
 

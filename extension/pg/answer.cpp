@@ -6,6 +6,7 @@
 
 #include "../core/answer.hpp"
 #include "../core/error.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
 #include "settings.hpp"
 
@@ -29,10 +30,6 @@ json jsonb_arg(FunctionCallInfo fcinfo, int n) {
 Datum jsonb_datum(const json& value) {
     std::string text = value.dump();
     return pg_guard([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
-}
-
-std::string text_arg(FunctionCallInfo fcinfo, int n) {
-    return pg_guard([&] { return std::string(text_to_cstring(PG_GETARG_TEXT_PP(n))); });
 }
 
 std::string string_field(const json& o, const char* key) {

@@ -4,6 +4,7 @@
 #include "../core/chunker.hpp"
 #include "../core/error.hpp"
 #include "../core/extract.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
 #include "settings.hpp"
 
@@ -17,10 +18,6 @@ std::string bytea_value(Datum d) {
         bytea* b = DatumGetByteaPP(d);
         return std::string(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
     });
-}
-
-Datum text_datum(const std::string& s) {
-    return pg_guard([&] { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
 }
 
 }  // namespace

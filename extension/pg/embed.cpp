@@ -8,6 +8,7 @@
 #include "../core/embedding_providers.hpp"
 #include "../core/error.hpp"
 #include "../core/local_embedder.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
 #include "embedding.hpp"
@@ -28,15 +29,6 @@ struct EmbedStats {
 http::Client& backend_client() {
     static http::Client client;
     return client;
-}
-
-std::string text_arg(FunctionCallInfo fcinfo, int n) {
-    return pg_guard([&] { return std::string(text_to_cstring(PG_GETARG_TEXT_PP(n))); });
-}
-
-std::optional<std::string> optional_text_arg(FunctionCallInfo fcinfo, int n) {
-    if (PG_NARGS() <= n || PG_ARGISNULL(n)) return std::nullopt;
-    return text_arg(fcinfo, n);
 }
 
 Embedding* embedding_from_floats(const std::vector<float>& values) {

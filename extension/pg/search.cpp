@@ -10,6 +10,7 @@
 #include "../core/distance.hpp"
 #include "../core/error.hpp"
 #include "../core/vector_index.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
 #include "embedding.hpp"
@@ -111,10 +112,6 @@ Metric metric_from(const std::string& name) {
 
 const char* operator_for(Metric m) {
     return m == Metric::Cosine ? "<=>" : m == Metric::L2 ? "<->" : "<#>";
-}
-
-std::string text_arg(FunctionCallInfo fcinfo, int n) {
-    return pg_guard([&] { return std::string(text_to_cstring(PG_GETARG_TEXT_PP(n))); });
 }
 
 }  // namespace
