@@ -35,6 +35,7 @@ std::string kb_fingerprint(const ExtensionCatalog& cat) {
 // The vectors of one dimension, as of one fingerprint.
 struct VectorCache {
     std::string fingerprint;
+    Oid user = InvalidOid;  // loaded with this role's privileges: another role (SET ROLE) reloads
     size_t dims = 0;
     bool too_big = false;
     std::unique_ptr<VectorMatrix> matrix;
@@ -52,6 +53,7 @@ struct StatsCache {
 void load_vectors(const ExtensionCatalog& cat, const std::string& fingerprint, size_t dims) {
     cache = VectorCache{};
     cache.fingerprint = fingerprint;  // read before loading: a newer state only ever forces a reload
+    cache.user = GetUserId();
     cache.dims = dims;
     double cap_mb = search_cache_mb();
     int64 rows = 0;
@@ -135,7 +137,8 @@ PGRAG_FUNCTION(rag_search_vector) {
     size_t dims = static_cast<size_t>(query->dim);
 
     std::string fingerprint = kb_fingerprint(cat);
-    if (cache.fingerprint != fingerprint || cache.dims != dims) load_vectors(cat, fingerprint, dims);
+    if (cache.fingerprint != fingerprint || cache.dims != dims || cache.user != GetUserId())
+        load_vectors(cat, fingerprint, dims);
 
     std::vector<Neighbour> found;
     if (cache.too_big) {

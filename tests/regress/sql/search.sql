@@ -59,6 +59,15 @@ SELECT bool_and((SELECT array_agg(s.chunk_id ORDER BY s.distance, s.chunk_id) FR
 FROM queries q;
 RESET pg_rag.search_cache_mb;
 
+-- The in-memory copy never serves a role that may not read the chunks (SET ROLE in the same backend).
+SELECT e AS q1 FROM queries WHERE q = 1 \gset
+SELECT count(*) AS loaded_as_owner FROM rag_search_vector(:'q1', 5);
+CREATE ROLE rag_outsider;
+SET ROLE rag_outsider;
+SELECT count(*) FROM rag_search_vector(:'q1', 5);
+RESET ROLE;
+DROP ROLE rag_outsider;
+
 -- Search on a table of your own, with your privileges.
 CREATE TABLE my_items (id int PRIMARY KEY, body text, emb embedding(3));
 INSERT INTO my_items VALUES (1, 'a', '[1,0,0]'), (2, 'b', '[0,1,0]'), (3, 'c', '[0.9,0.1,0]'), (4, 'no vector', NULL);
