@@ -89,27 +89,32 @@ bool check_metric(char** newval, void**, GucSource) {
     return false;
 }
 
+// The non-empty, trimmed items of a comma-separated list.
+std::vector<std::string> list_items(const char* list) {
+    std::vector<std::string> items;
+    std::string text = list ? list : "";
+    for (size_t start = 0; start <= text.size();) {
+        size_t comma = text.find(',', start);
+        std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) items.push_back(item);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return items;
+}
+
 // Each item of the comma-separated list must be a provider; the list must not be empty.
 bool check_llm_providers(char** newval, void**, GucSource) {
     try {
-        std::string list = *newval ? *newval : "";
-        size_t count = 0;
-        for (size_t start = 0; start <= list.size();) {
-            size_t comma = list.find(',', start);
-            std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-            item.erase(0, item.find_first_not_of(" \t"));
-            item.erase(item.find_last_not_of(" \t") + 1);
-            if (!item.empty()) {
-                if (!is_chat_provider(item)) {
-                    GUC_check_errdetail("Valid providers are openai, ollama, anthropic, gemini and extractive.");
-                    return false;
-                }
-                ++count;
+        std::vector<std::string> items = list_items(*newval);
+        for (const auto& item : items)
+            if (!is_chat_provider(item)) {
+                GUC_check_errdetail("Valid providers are openai, ollama, anthropic, gemini and extractive.");
+                return false;
             }
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-        }
-        if (count == 0) {
+        if (items.empty()) {
             GUC_check_errdetail("List at least one provider, e.g. 'extractive'.");
             return false;
         }
@@ -194,12 +199,12 @@ void define_settings() {
                                nullptr, &llm_providers, "extractive", PGC_USERSET, 0, check_llm_providers, nullptr,
                                nullptr);
     for (auto& c : chat_settings) {
-        static std::vector<std::string> names;  // GUC names must outlive the module's setup
-        names.push_back(std::string("pg_rag.") + c.name + "_chat_model");
-        DefineCustomStringVariable(names.back().c_str(), "Chat model of this provider; empty means its default.", nullptr,
+        // Postgres copies a setting's name (its descriptions must be literals: they are kept by pointer).
+        std::string name = std::string("pg_rag.") + c.name + "_chat_model";
+        DefineCustomStringVariable(name.c_str(), "Chat model of this provider; empty means its default.", nullptr,
                                    &c.model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
-        names.push_back(std::string("pg_rag.") + c.name + "_chat_url");
-        DefineCustomStringVariable(names.back().c_str(), "Base URL of this chat provider; empty means its default.",
+        name = std::string("pg_rag.") + c.name + "_chat_url";
+        DefineCustomStringVariable(name.c_str(), "Base URL of this chat provider; empty means its default.",
                                    nullptr, &c.url, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
     }
     DefineCustomBoolVariable("pg_rag.answer_cache", "Serve repeated questions (no session) from the answer cache.",
@@ -245,29 +250,20 @@ double search_cache_mb() { return static_cast<double>(search_cache_mb_setting); 
 
 std::vector<ChatSettings> chat_providers() {
     std::vector<ChatSettings> out;
-    std::string list = llm_providers ? llm_providers : "extractive";
-    for (size_t start = 0; start <= list.size();) {
-        size_t comma = list.find(',', start);
-        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        item.erase(0, item.find_first_not_of(" \t"));
-        item.erase(item.find_last_not_of(" \t") + 1);
-        if (!item.empty()) {
-            ChatSettings c;
-            c.provider = item;
-            for (const auto& p : chat_settings)
-                if (item == p.name) {
-                    c.model = p.model ? p.model : "";
-                    c.base_url = p.url ? p.url : "";
-                }
-            c.api_key = key_for(item == "ollama" ? "" : item);
-            c.max_tokens = max_answer_tokens;
-            c.temperature = llm_temperature;
-            c.http.timeout_ms = request_timeout_ms;
-            c.http.max_retries = max_retries;
-            out.push_back(c);
-        }
-        if (comma == std::string::npos) break;
-        start = comma + 1;
+    for (const auto& item : list_items(llm_providers ? llm_providers : "extractive")) {
+        ChatSettings c;
+        c.provider = item;
+        for (const auto& p : chat_settings)
+            if (item == p.name) {
+                c.model = p.model ? p.model : "";
+                c.base_url = p.url ? p.url : "";
+            }
+        c.api_key = key_for(item);
+        c.max_tokens = max_answer_tokens;
+        c.temperature = llm_temperature;
+        c.http.timeout_ms = request_timeout_ms;
+        c.http.max_retries = max_retries;
+        out.push_back(c);
     }
     return out;
 }
