@@ -25,6 +25,7 @@ CREATE TABLE rag_answer_cache (
     answer jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX rag_answer_cache_created_idx ON rag_answer_cache (created_at);
 SELECT pg_catalog.pg_extension_config_dump('rag_sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('rag_messages', '');
 SELECT pg_catalog.pg_extension_config_dump('rag_messages_id_seq', '');
@@ -42,7 +43,7 @@ CREATE FUNCTION rag_answer_settings() RETURNS text
 -- Records a finished exchange in a session: the question and the answer, together or not at all.
 CREATE FUNCTION rag_record_answer(session_id text, question text, answer jsonb) RETURNS void
 LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
-    INSERT INTO @extschema@.rag_sessions AS s (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET updated_at = now();
+    INSERT INTO @extschema@.rag_sessions (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET updated_at = now();
     INSERT INTO @extschema@.rag_messages (session_id, role, content) VALUES ($1, 'user', $2);
     INSERT INTO @extschema@.rag_messages (session_id, role, content, sources, provider, model)
     VALUES ($1, 'assistant', $3 ->> 'answer', $3 -> 'sources', $3 ->> 'provider', $3 ->> 'model');
@@ -122,10 +123,15 @@ BEGIN
         END IF;
         PERFORM @extschema@.rag_record_answer(session_id, question, result);
     ELSIF use_cache THEN
+        -- Answers of older states are never served: drop them once per change of the knowledge base (the
+        -- newest entry tells, through the created_at index), not with a scan on every answer.
+        IF (SELECT c.kb_version FROM @extschema@.rag_answer_cache c ORDER BY c.created_at DESC LIMIT 1)
+           IS DISTINCT FROM version THEN
+            DELETE FROM @extschema@.rag_answer_cache c WHERE c.kb_version <> version;
+        END IF;
         INSERT INTO @extschema@.rag_answer_cache (key, kb_version, question, answer)
         VALUES (cache_key, version, question, result)
         ON CONFLICT (key) DO UPDATE SET kb_version = EXCLUDED.kb_version, answer = EXCLUDED.answer, created_at = now();
-        DELETE FROM @extschema@.rag_answer_cache c WHERE c.kb_version <> version;   -- answers of older states
     END IF;
     RETURN result || jsonb_build_object('latency_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
 END $$;

@@ -25,6 +25,7 @@ SELECT rag_answer('how long does SHIPPING take') -> 'cached' AS cached_after_nor
 \! curl -s http://127.0.0.1:55480/count/ans-cache
 SELECT rag_ingest('Shipping', 'Shipping to Europe takes five to eight days. Express shipping costs extra.', source => 'kb/shipping') > 0 AS changed;
 SELECT rag_answer('How long does shipping take?') -> 'cached' AS cached_after_a_change;
+SELECT count(*) AS stale_answers_kept FROM rag_answer_cache WHERE kb_version <> rag_kb_version();
 \! curl -s http://127.0.0.1:55480/count/ans-cache
 SET pg_rag.max_answer_tokens = 100;
 SELECT rag_answer('How long does shipping take?') -> 'cached' AS cached_after_a_setting_change;
