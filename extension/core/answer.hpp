@@ -46,16 +46,6 @@ struct Answer {
     int64_t completion_tokens = 0;
 };
 
-// The sentence an extractive answer gives when the sources do not contain an answer.
-extern const char* const kDontKnow;
-
-// Picks the sentences of the sources that best answer the question (verbatim) and cites them as
-// [n]; answers kDontKnow when no sentence shares enough of the question's content words.
-Answer extractive_answer(const std::string& question, const std::vector<Source>& sources);
-
-// Combines a follow-up with the previous question's content words, for retrieval without an LLM.
-std::string standalone_question_extractive(const std::string& question, const std::string& previous_question);
-
 struct ChatSettings {
     std::string provider;  // openai | ollama | anthropic | gemini | extractive
     std::string model;     // empty: the provider's default

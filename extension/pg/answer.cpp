@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "../core/answer.hpp"
+#include "../core/extractive.hpp"
 #include "../core/error.hpp"
 #include "args.hpp"
 #include "boundary.hpp"

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/answer.hpp"
+#include "core/extractive.hpp"
 #include "core/error.hpp"
 #include "fake_provider.hpp"
 

@@ -1,0 +1,24 @@
+// The built-in extractive answerer (provider "extractive").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "answer.hpp"
+
+namespace pgrag {
+
+// The model name the extractive answerer reports.
+extern const char* const kExtractiveModel;
+
+// The sentence an extractive answer gives when the sources do not contain an answer.
+extern const char* const kDontKnow;
+
+// Picks the sentences of the sources that best answer the question (verbatim) and cites them as
+// [n]; answers kDontKnow when no sentence shares enough of the question's content words.
+Answer extractive_answer(const std::string& question, const std::vector<Source>& sources);
+
+// Combines a follow-up with the previous question's content words, for retrieval without an LLM.
+std::string standalone_question_extractive(const std::string& question, const std::string& previous_question);
+
+}  // namespace pgrag
