@@ -4,6 +4,7 @@
 # 'postgres' user (created by Debian's postgresql-common) and the data directory is given to it.
 #   pg-cluster.sh start DATADIR PORT     (idempotent; initdb on first use; TCP on 127.0.0.1 only)
 #   pg-cluster.sh stop DATADIR
+# pg_rag is preloaded, so its settings exist in every session (a typo in a pg_rag.* name is an error).
 set -euo pipefail
 
 PGBIN="$(pg_config --bindir)"
@@ -26,7 +27,7 @@ case "$cmd" in
     fi
     if as_server_user "$PGBIN/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then exit 0; fi
     as_server_user "$PGBIN/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 60 \
-      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp ${PGRAG_PG_OPTS:-}" start >/dev/null
+      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp -c shared_preload_libraries=pg_rag ${PGRAG_PG_OPTS:-}" start >/dev/null
     ;;
   stop)
     if as_server_user "$PGBIN/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
