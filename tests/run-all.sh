@@ -52,6 +52,10 @@ fi
 note "PGXS build agrees with CMake"
 if bash tests/check-pgxs.sh "$BUILD"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+# 4. Every example of the README runs as written after `make run`.
+note "README examples"
+if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo
 echo "pg_rag: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

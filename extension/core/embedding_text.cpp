@@ -3,6 +3,8 @@
 #include <cfloat>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "error.hpp"
 
@@ -34,8 +36,8 @@ float parse_element(std::string_view text, size_t& pos) {
     if (ptr == start) syntax_error(text, "Expected a number at position " + std::to_string(pos + 1) + ".");
     if (ec == std::errc::result_out_of_range) {
         // Out of float range: overflow is an error, underflow rounds towards zero as float4 input does.
-        double wide = 0;
-        std::from_chars(start, end, wide);
+        // strtod, not from_chars: from_chars leaves the value unset when even a double overflows (1e400).
+        double wide = std::strtod(std::string(start, ptr).c_str(), nullptr);
         if (std::isinf(wide) || std::fabs(wide) > FLT_MAX)
             throw Error(ErrorCode::NumericValueOutOfRange,
                         "\"" + std::string(begin, ptr) + "\" is out of range for type embedding");

@@ -45,10 +45,18 @@ TEST(EmbeddingText, RejectsNonFiniteEmptyAndHuge) {
     EXPECT_EQ(code_of("[-Infinity]"), ErrorCode::DataException);
     EXPECT_EQ(code_of("[]"), ErrorCode::DataException);
     EXPECT_EQ(code_of("[1e39]"), ErrorCode::NumericValueOutOfRange);
+    // Beyond double range too: once stored as [0].
+    EXPECT_EQ(code_of("[1e400]"), ErrorCode::NumericValueOutOfRange);
+    EXPECT_EQ(code_of("[-1e400]"), ErrorCode::NumericValueOutOfRange);
     std::string big = "[0";
     for (int i = 0; i < 16000; ++i) big += ",0";
     big += "]";
     EXPECT_EQ(code_of(big), ErrorCode::ProgramLimitExceeded);
+}
+
+TEST(EmbeddingText, UnderflowRoundsTowardsZero) {
+    EXPECT_EQ(pgrag::parse_embedding("[1e-400]"), std::vector<float>{0.0f});
+    EXPECT_EQ(pgrag::parse_embedding("[-1e-50]")[0], 0.0f);
 }
 
 TEST(EmbeddingText, FormatRoundTripsExactly) {
