@@ -22,9 +22,8 @@ BEGIN
     RETURN metadata;
 END $$;
 
--- As 0.3.0, except: without a source (the default) there is no earlier version to compare with (0.5.0
--- read an unassigned record and failed); metadata goes through rag_check_metadata; the text search
--- configuration comes from rag_setting.
+-- As 0.3.0, except: without a source (the default) it works; metadata goes through rag_check_metadata;
+-- the text search configuration comes from rag_setting. (Statements keep their 0.3.0 line numbers.)
 CREATE OR REPLACE FUNCTION rag_ingest(title text, content text, metadata jsonb DEFAULT '{}', source text DEFAULT NULL,
                                       max_chars integer DEFAULT 1000, overlap integer DEFAULT NULL,
                                       strategy text DEFAULT 'recursive', mime text DEFAULT 'text/plain')
@@ -44,7 +43,6 @@ BEGIN
     IF content IS NULL THEN
         RAISE EXCEPTION 'rag_ingest: content must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    metadata := @extschema@.rag_check_metadata(metadata, 'rag_ingest');
     SELECT array_agg(c.seq ORDER BY c.seq), array_agg(c.content ORDER BY c.seq), array_agg(c.char_start ORDER BY c.seq),
            array_agg(c.char_end ORDER BY c.seq), array_agg(c.heading ORDER BY c.seq)
       INTO seqs, texts, starts, ends, headings
@@ -54,23 +52,21 @@ BEGIN
     hash := sha256(convert_to(content, 'UTF8'));
     options := jsonb_build_object('max_chars', coalesce(max_chars, 1000), 'overlap', overlap,
                                   'strategy', coalesce(strategy, 'recursive'));
+    metadata := @extschema@.rag_check_metadata(metadata, 'rag_ingest');
 
-    IF source IS NOT NULL THEN
-        SELECT d.id, d.content_hash, d.chunking, d.title, d.metadata, d.mime INTO old
-          FROM @extschema@.rag_documents d WHERE d.source = rag_ingest.source FOR UPDATE;
-        doc_id := old.id;
-    END IF;
-    -- Nested: PL/pgSQL evaluates every field of an IF's expression, and `old` is unassigned without a source.
-    IF doc_id IS NOT NULL THEN
-        IF old.content_hash = hash AND old.chunking = options
-           AND NOT EXISTS (SELECT 1 FROM @extschema@.rag_chunks c
-                           WHERE c.document_id = doc_id AND c.embedding_model IS DISTINCT FROM model) THEN
-            IF old.title IS DISTINCT FROM title OR old.metadata <> metadata OR old.mime <> mime THEN
-                UPDATE @extschema@.rag_documents d SET title = rag_ingest.title, metadata = rag_ingest.metadata,
-                       mime = rag_ingest.mime, updated_at = now() WHERE d.id = doc_id;
-            END IF;
-            RETURN doc_id;   -- nothing to chunk or embed
+    -- Also without a source (then no row matches): the test below needs `old` assigned, if only to NULLs
+    -- (0.5.0 skipped this query without a source and failed with 'record "old" is not assigned yet').
+    SELECT d.id, d.content_hash, d.chunking, d.title, d.metadata, d.mime INTO old
+      FROM @extschema@.rag_documents d WHERE d.source = rag_ingest.source FOR UPDATE;
+    doc_id := old.id;
+    IF doc_id IS NOT NULL AND old.content_hash = hash AND old.chunking = options
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.rag_chunks c
+                       WHERE c.document_id = doc_id AND c.embedding_model IS DISTINCT FROM model) THEN
+        IF old.title IS DISTINCT FROM title OR old.metadata <> metadata OR old.mime <> mime THEN
+            UPDATE @extschema@.rag_documents d SET title = rag_ingest.title, metadata = rag_ingest.metadata,
+                   mime = rag_ingest.mime, updated_at = now() WHERE d.id = doc_id;
         END IF;
+        RETURN doc_id;   -- nothing to chunk or embed
     END IF;
 
     -- Embeddings of unchanged chunk texts are reused; only new texts go to the provider.
@@ -106,24 +102,23 @@ BEGIN
     RETURN doc_id;
 END $$;
 
--- As 0.3.0, except: the arguments are checked before the type is guessed, and metadata as rag_ingest's.
+-- As 0.3.0, except that metadata is checked as rag_ingest's (0.3.0 turned JSON null or an array into an array).
 CREATE OR REPLACE FUNCTION rag_ingest_file(content bytea, filename text, metadata jsonb DEFAULT '{}',
                                            source text DEFAULT NULL, max_chars integer DEFAULT 1000,
                                            overlap integer DEFAULT NULL, strategy text DEFAULT NULL,
                                            mime text DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE
-    kind text;
+    kind text := coalesce(mime, @extschema@.rag_guess_mime(filename, content));
     body text;
 BEGIN
     IF content IS NULL OR filename IS NULL THEN
         RAISE EXCEPTION 'rag_ingest_file: content and filename must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    metadata := @extschema@.rag_check_metadata(metadata, 'rag_ingest_file');
-    kind := coalesce(mime, @extschema@.rag_guess_mime(filename, content));
     body := @extschema@.rag_extract_text(content, kind, filename);
     RETURN @extschema@.rag_ingest(
-        regexp_replace(filename, '^.*/', ''), body, metadata || jsonb_build_object('filename', filename),
+        regexp_replace(filename, '^.*/', ''), body,
+        @extschema@.rag_check_metadata(metadata, 'rag_ingest_file') || jsonb_build_object('filename', filename),
         coalesce(source, filename), max_chars, overlap,
         coalesce(strategy, CASE WHEN kind IN ('text/markdown', 'text/html') THEN 'markdown' ELSE 'recursive' END),
         kind);
@@ -210,13 +205,15 @@ DECLARE
     started timestamptz := clock_timestamp();
     history jsonb := '[]';
     retrieval_question text := question;
-    use_cache boolean := session_id IS NULL AND @extschema@.rag_setting('pg_rag.answer_cache')::boolean;
+    use_cache boolean := session_id IS NULL
+                         AND @extschema@.rag_setting('pg_rag.answer_cache')::boolean;
     version text;
     cache_key bytea;
     hit jsonb;
-    sources jsonb;
-    prompt jsonb;
-    result jsonb;
+    sources jsonb;     -- rag_search's rows
+    prompt jsonb;      -- rag_prepare_answer: {system, messages, sources}
+    generated jsonb;   -- rag_generate: {answer, provider, model, usage, fallbacks?}
+    result jsonb;      -- rag_answer_result: the documented shape (README, "Answers")
 BEGIN
     IF question IS NULL OR btrim(question) = '' THEN
         RAISE EXCEPTION 'rag_answer: the question is empty' USING ERRCODE = 'invalid_parameter_value';
@@ -242,12 +239,18 @@ BEGIN
         END IF;
     END IF;
 
-    -- Search rows as JSON objects: rag_prepare_answer reads the fields it needs by name.
-    SELECT coalesce(jsonb_agg(to_jsonb(s) - 'ordinality' ORDER BY s.ordinality), '[]') INTO sources
+    -- Search rows as JSON objects, best first: rag_prepare_answer reads the fields it needs by name
+    -- (chunk_id, document_id, title, source, content, heading, score) and ignores the others, so new
+    -- columns of rag_search need no change here.
+    SELECT coalesce(jsonb_agg(to_jsonb(s) - 'ordinality' ORDER BY s.ordinality), '[]')
+      INTO sources
       FROM @extschema@.rag_search(retrieval_question, k, mode, filter) WITH ORDINALITY s;
+    -- The numbered sources and earlier turns within pg_rag.max_context_tokens, then the first provider
+    -- that answers, then the result's shape: each a C function of the core's contract (answer_json.hpp),
+    -- which the HTTP server calls step by step to stream the generation itself.
     prompt := @extschema@.rag_prepare_answer(question, history, sources);
-    result := @extschema@.rag_answer_result(prompt, @extschema@.rag_generate(prompt),
-                                            nullif(retrieval_question, question));
+    generated := @extschema@.rag_generate(prompt);
+    result := @extschema@.rag_answer_result(prompt, generated, nullif(retrieval_question, question));
     IF session_id IS NOT NULL THEN
         PERFORM @extschema@.rag_record_answer(session_id, question, result);
     ELSIF use_cache THEN
