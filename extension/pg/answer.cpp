@@ -42,6 +42,17 @@ json optional_jsonb_arg(FunctionCallInfo fcinfo, int n) {
     return PG_NARGS() <= n || PG_ARGISNULL(n) ? json() : jsonb_arg(fcinfo, n);
 }
 
+// Runs fn; a contract error (bad JSON shape) names the SQL function it came through.
+template <typename Fn>
+auto named(const char* function, Fn&& fn) -> decltype(fn()) {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::InvalidParameterValue) throw;
+        throw Error(e.code(), std::string(function) + ": " + e.what());
+    }
+}
+
 void require_arg(FunctionCallInfo fcinfo, int n, const char* message) {
     if (PG_ARGISNULL(n)) throw Error(ErrorCode::NullValueNotAllowed, message);
 }
@@ -57,8 +68,8 @@ using namespace pgrag::pg;
 PGRAG_FUNCTION(rag_prepare_answer) {
     require_arg(fcinfo, 0, "rag_prepare_answer: the question is NULL");
     std::string question = text_arg(fcinfo, 0);
-    std::vector<ChatMessage> history = messages_from_json(optional_jsonb_arg(fcinfo, 1));
-    std::vector<Source> sources = sources_from_json(optional_jsonb_arg(fcinfo, 2));
+    auto history = named("rag_prepare_answer", [&] { return messages_from_json(optional_jsonb_arg(fcinfo, 1)); });
+    auto sources = named("rag_prepare_answer", [&] { return sources_from_json(optional_jsonb_arg(fcinfo, 2)); });
     return jsonb_datum(prompt_to_json(build_prompt(question, history, sources, system_prompt(), max_context_tokens())));
 }
 
@@ -66,12 +77,7 @@ PGRAG_FUNCTION(rag_prepare_answer) {
 // pg_rag.llm_providers that answers; the ones that failed are listed with their errors.
 PGRAG_FUNCTION(rag_generate) {
     require_arg(fcinfo, 0, "rag_generate: the prompt is NULL");
-    Prompt p;
-    try {
-        p = prompt_from_json(jsonb_arg(fcinfo, 0));
-    } catch (const Error& e) {
-        throw Error(e.code(), std::string("rag_generate: ") + e.what());
-    }
+    Prompt p = named("rag_generate", [&] { return prompt_from_json(jsonb_arg(fcinfo, 0)); });
     Generated g;
     g.answer = generate_with_fallback(chat_providers(), p, answer_client(), interrupt_pending, &g.fallbacks);
     return jsonb_datum(generated_to_json(g));
@@ -83,7 +89,7 @@ PGRAG_FUNCTION(rag_generate) {
 PGRAG_FUNCTION(rag_rewrite_question) {
     require_arg(fcinfo, 0, "rag_rewrite_question: the question is NULL");
     std::string question = text_arg(fcinfo, 0);
-    std::vector<ChatMessage> history = messages_from_json(optional_jsonb_arg(fcinfo, 1));
+    auto history = named("rag_rewrite_question", [&] { return messages_from_json(optional_jsonb_arg(fcinfo, 1)); });
     std::string previous;
     for (auto it = history.rbegin(); it != history.rend(); ++it)
         if (it->role == "user") {
@@ -121,8 +127,8 @@ PGRAG_FUNCTION(rag_answer_settings) {
 PGRAG_FUNCTION(rag_answer_result) {
     require_arg(fcinfo, 0, "rag_answer_result: the prompt is NULL");
     require_arg(fcinfo, 1, "rag_answer_result: the generated answer is NULL");
-    Prompt p = prompt_from_json(jsonb_arg(fcinfo, 0));
-    Generated g = generated_from_json(jsonb_arg(fcinfo, 1));
+    Prompt p = named("rag_answer_result", [&] { return prompt_from_json(jsonb_arg(fcinfo, 0)); });
+    Generated g = named("rag_answer_result", [&] { return generated_from_json(jsonb_arg(fcinfo, 1)); });
     return jsonb_datum(answer_result(p, g, optional_text_arg(fcinfo, 2).value_or("")));
 }
 
