@@ -186,8 +186,13 @@ std::string normalise_question(const std::string& question) {
 
 std::string answer_cache_key_text(const std::string& question, int k, const std::string& mode, const json& filter,
                                   const std::map<std::string, std::string>& settings) {
-    json key = json::array({normalise_question(question), k, mode, filter, json(settings)});
-    return key.dump(-1, ' ', false, json::error_handler_t::replace);
+    json options = json::array({normalise_question(question), k, mode, filter});
+    std::string text = options.dump(-1, ' ', false, json::error_handler_t::replace);
+    // Settings as name=length:value lines: unambiguous, and far cheaper than escaping them as JSON
+    // (the built-in system prompt alone is 300 bytes; this runs on every cache lookup).
+    for (const auto& [name, value] : settings)
+        text.append("\n").append(name).append("=").append(std::to_string(value.size())).append(":").append(value);
+    return text;
 }
 
 }  // namespace pgrag

@@ -28,27 +28,29 @@ const char* raw_value(const char* name) {
 }  // namespace
 
 std::map<std::string, std::string> visible_settings() {
-    // Copy name and value pointers first: nothing inside pg_guard may allocate C++ objects.
-    struct Item {
-        const char* name;
-        const char* value;
-    };
-    int n = pg_guard([] { return GetNumConfigOptions(); });
-    std::vector<Item> items;
-    items.reserve(static_cast<size_t>(n));
-    config_generic** vars = pg_guard([] { return get_guc_variables(); });
-    for (int i = 0; i < n; ++i) {
-        const config_generic* g = vars[i];
-        if (!has_prefix(g->name) || (g->flags & (GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_CUSTOM_PLACEHOLDER)))
-            continue;
-        items.push_back({g->name, nullptr});
-    }
+    // One guarded pass copies names and values into palloc'd memory (no C++ objects inside pg_guard;
+    // GetConfigOption formats numbers into a static buffer, hence the copies).
+    struct Found {
+        char** names;
+        char** values;
+        int count;
+    } found{};
+    pg_guard([&] {
+        int n = GetNumConfigOptions();
+        config_generic** vars = get_guc_variables();
+        found.names = static_cast<char**>(palloc(sizeof(char*) * static_cast<size_t>(n)));
+        found.values = static_cast<char**>(palloc(sizeof(char*) * static_cast<size_t>(n)));
+        for (int i = 0; i < n; ++i) {
+            const config_generic* g = vars[i];
+            if (!has_prefix(g->name) || (g->flags & (GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_CUSTOM_PLACEHOLDER)))
+                continue;
+            const char* value = GetConfigOption(g->name, false, true);
+            found.names[found.count] = pstrdup(g->name);
+            found.values[found.count++] = pstrdup(value ? value : "");
+        }
+    });
     std::map<std::string, std::string> out;
-    for (auto& item : items) {
-        // GetConfigOption formats numbers into a static buffer: copy each before the next call.
-        const char* value = raw_value(item.name);
-        out.emplace(item.name, value ? value : "");
-    }
+    for (int i = 0; i < found.count; ++i) out.emplace(found.names[i], found.values[i]);
     return out;
 }
 
