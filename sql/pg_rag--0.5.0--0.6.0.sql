@@ -194,6 +194,25 @@ CREATE FUNCTION rag_answer_result(prompt jsonb, generated jsonb, standalone_ques
 CREATE FUNCTION rag_answer_cache_key(question text, k integer DEFAULT 5, mode text DEFAULT 'hybrid',
                                      filter jsonb DEFAULT NULL) RETURNS bytea
     AS 'MODULE_PATHNAME', 'rag_answer_cache_key' LANGUAGE C STABLE PARALLEL SAFE;
+-- As 0.5.0, with its inputs checked: an answer of another shape was stored as an empty turn or failed
+-- on a NOT NULL constraint.
+CREATE OR REPLACE FUNCTION rag_record_answer(session_id text, question text, answer jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+BEGIN
+    IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL THEN
+        RAISE EXCEPTION 'rag_record_answer: session_id, question and answer must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof($3) <> 'object' OR jsonb_typeof($3 -> 'answer') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'rag_record_answer: answer must be an object with an "answer" string'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass rag_answer_result()''s result.';
+    END IF;
+    INSERT INTO @extschema@.rag_sessions (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET updated_at = now();
+    INSERT INTO @extschema@.rag_messages (session_id, role, content) VALUES ($1, 'user', $2);
+    INSERT INTO @extschema@.rag_messages (session_id, role, content, sources, provider, model)
+    VALUES ($1, 'assistant', $3 ->> 'answer', $3 -> 'sources', $3 ->> 'provider', $3 ->> 'model');
+END $$;
+
 -- Keys of 0.5.0 are never computed again.
 TRUNCATE rag_answer_cache;
 

@@ -47,6 +47,9 @@ SELECT rag_prepare_answer('Q?', '[]', '[{"content": 5}]');
 SELECT rag_prepare_answer(NULL);
 SELECT rag_rewrite_question(NULL, '[]');   -- 0.5.0 read the NULL question as text
 SELECT rag_generate('{"messages": [{"role": "tool", "content": "x"}]}');
+SELECT rag_record_answer('s1', 'Q?', '{"text": "A"}');
+SELECT rag_record_answer('s1', NULL, '{"answer": "A"}');
+SELECT count(*) AS turns_recorded FROM rag_messages WHERE session_id = 's1';
 \set VERBOSITY sqlstate
 SELECT rag_answer_result(NULL, '{}');
 SELECT rag_prepare_answer('Q?', '[1]');
