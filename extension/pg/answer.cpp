@@ -1,14 +1,19 @@
-// rag_prepare_answer(), rag_generate() and rag_rewrite_question(): the steps of rag_answer(), also
-// callable one by one (the HTTP server streams the generation of a prepared prompt itself).
+// rag_prepare_answer(), rag_generate(), rag_rewrite_question(), rag_answer_result() and
+// rag_answer_cache_key(): the steps of rag_answer(), also callable one by one (the HTTP server streams
+// the generation of a prepared prompt itself). The JSON shapes live in core/answer_json.*.
+#include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "../core/answer.hpp"
-#include "../core/extractive.hpp"
+#include "../core/answer_json.hpp"
 #include "../core/error.hpp"
+#include "../core/extractive.hpp"
 #include "args.hpp"
 #include "boundary.hpp"
+#include "setting_fn.hpp"
 #include "settings.hpp"
 
 namespace pgrag::pg {
@@ -21,64 +26,35 @@ http::Client& answer_client() {
     return client;
 }
 
+// A jsonb argument as JSON (the caller has checked it is not NULL).
 json jsonb_arg(FunctionCallInfo fcinfo, int n) {
-    std::string text = pg_guard([&] {
-        return std::string(DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))));
-    });
+    const char* text = pg_guard([&] { return DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))); });
     return json::parse(text);
 }
 
 Datum jsonb_datum(const json& value) {
-    std::string text = value.dump();
+    std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
     return pg_guard([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
 }
 
-std::string string_field(const json& o, const char* key) {
-    return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : "";
+// Argument n as JSON; SQL NULL (or a missing argument) reads as JSON null.
+json optional_jsonb_arg(FunctionCallInfo fcinfo, int n) {
+    return PG_NARGS() <= n || PG_ARGISNULL(n) ? json() : jsonb_arg(fcinfo, n);
 }
 
-std::vector<ChatMessage> history_of(const json& h) {
-    std::vector<ChatMessage> out;
-    if (!h.is_array()) return out;
-    for (const auto& m : h) out.push_back({string_field(m, "role"), string_field(m, "content")});
-    return out;
-}
-
-std::vector<Source> sources_of(const json& s) {
-    std::vector<Source> out;
-    if (!s.is_array()) return out;
-    for (const auto& x : s) {
-        Source src;
-        src.n = x.value("n", 0);
-        src.document_id = x.value("document_id", static_cast<int64_t>(0));
-        src.chunk_id = x.value("chunk_id", static_cast<int64_t>(0));
-        src.title = string_field(x, "title");
-        src.source = string_field(x, "source");
-        src.content = string_field(x, "content");
-        src.heading = string_field(x, "heading");
-        src.score = x.contains("score") && x["score"].is_number() ? x["score"].get<double>() : 0.0;
-        out.push_back(src);
+// Runs fn; a contract error (bad JSON shape) names the SQL function it came through.
+template <typename Fn>
+auto named(const char* function, Fn&& fn) -> decltype(fn()) {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::InvalidParameterValue) throw;
+        throw Error(e.code(), std::string(function) + ": " + e.what());
     }
-    return out;
 }
 
-json prompt_json(const Prompt& p) {
-    json messages = json::array();
-    for (const auto& m : p.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
-    json sources = json::array();
-    for (const auto& s : p.sources)
-        sources.push_back({{"n", s.n}, {"document_id", s.document_id}, {"chunk_id", s.chunk_id}, {"title", s.title},
-                           {"source", s.source}, {"content", s.content}, {"heading", s.heading}, {"score", s.score}});
-    return {{"system", p.system}, {"messages", messages}, {"sources", sources}};
-}
-
-Prompt prompt_of(const json& j) {
-    Prompt p;
-    p.system = string_field(j, "system");
-    p.messages = history_of(j.contains("messages") ? j["messages"] : json::array());
-    p.sources = sources_of(j.contains("sources") ? j["sources"] : json::array());
-    if (p.messages.empty()) throw Error(ErrorCode::InvalidParameterValue, "rag_generate: the prompt has no messages");
-    return p;
+void require_arg(FunctionCallInfo fcinfo, int n, const char* message) {
+    if (PG_ARGISNULL(n)) throw Error(ErrorCode::NullValueNotAllowed, message);
 }
 
 }  // namespace
@@ -90,33 +66,30 @@ using namespace pgrag::pg;
 // rag_prepare_answer(question, history jsonb, sources jsonb) -> {system, messages, sources}: the prompt,
 // numbered sources and earlier turns packed within pg_rag.max_context_tokens.
 PGRAG_FUNCTION(rag_prepare_answer) {
-    if (PG_ARGISNULL(0)) throw Error(ErrorCode::NullValueNotAllowed, "rag_prepare_answer: the question is NULL");
+    require_arg(fcinfo, 0, "rag_prepare_answer: the question is NULL");
     std::string question = text_arg(fcinfo, 0);
-    json history = PG_ARGISNULL(1) ? json::array() : jsonb_arg(fcinfo, 1);
-    json sources = PG_ARGISNULL(2) ? json::array() : jsonb_arg(fcinfo, 2);
-    Prompt p = build_prompt(question, history_of(history), sources_of(sources), system_prompt(), max_context_tokens());
-    return jsonb_datum(prompt_json(p));
+    auto history = named("rag_prepare_answer", [&] { return messages_from_json(optional_jsonb_arg(fcinfo, 1)); });
+    auto sources = named("rag_prepare_answer", [&] { return sources_from_json(optional_jsonb_arg(fcinfo, 2)); });
+    return jsonb_datum(prompt_to_json(build_prompt(question, history, sources, system_prompt(), max_context_tokens())));
 }
 
 // rag_generate(prompt jsonb) -> {answer, provider, model, usage, fallbacks}: the first provider of
 // pg_rag.llm_providers that answers; the ones that failed are listed with their errors.
 PGRAG_FUNCTION(rag_generate) {
-    if (PG_ARGISNULL(0)) throw Error(ErrorCode::NullValueNotAllowed, "rag_generate: the prompt is NULL");
-    Prompt p = prompt_of(jsonb_arg(fcinfo, 0));
-    std::vector<std::string> failures;
-    Answer a = generate_with_fallback(chat_providers(), p, answer_client(), interrupt_pending, &failures);
-    json out = {{"answer", a.text}, {"provider", a.provider}, {"model", a.model},
-                {"usage", {{"prompt_tokens", a.prompt_tokens}, {"completion_tokens", a.completion_tokens}}}};
-    if (!failures.empty()) out["fallbacks"] = failures;
-    return jsonb_datum(out);
+    require_arg(fcinfo, 0, "rag_generate: the prompt is NULL");
+    Prompt p = named("rag_generate", [&] { return prompt_from_json(jsonb_arg(fcinfo, 0)); });
+    Generated g;
+    g.answer = generate_with_fallback(chat_providers(), p, answer_client(), interrupt_pending, &g.fallbacks);
+    return jsonb_datum(generated_to_json(g));
 }
 
 // rag_rewrite_question(question, history jsonb) -> a standalone question for retrieval: asked of the
 // first LLM provider that answers, or (extractive, or every LLM failing) the question plus the
 // previous question's content words.
 PGRAG_FUNCTION(rag_rewrite_question) {
+    require_arg(fcinfo, 0, "rag_rewrite_question: the question is NULL");
     std::string question = text_arg(fcinfo, 0);
-    std::vector<ChatMessage> history = PG_ARGISNULL(1) ? std::vector<ChatMessage>{} : history_of(jsonb_arg(fcinfo, 1));
+    auto history = named("rag_rewrite_question", [&] { return messages_from_json(optional_jsonb_arg(fcinfo, 1)); });
     std::string previous;
     for (auto it = history.rbegin(); it != history.rend(); ++it)
         if (it->role == "user") {
@@ -147,4 +120,31 @@ PGRAG_FUNCTION(rag_rewrite_question) {
 PGRAG_FUNCTION(rag_answer_settings) {
     std::string key = answer_settings_key();
     return pg_guard([&] { return PointerGetDatum(cstring_to_text(key.c_str())); });
+}
+
+// rag_answer_result(prompt jsonb, generated jsonb, standalone_question text) -> rag_answer's result
+// without latency_ms (answer_json.hpp): the shape lives in the core, where the HTTP server finds it.
+PGRAG_FUNCTION(rag_answer_result) {
+    require_arg(fcinfo, 0, "rag_answer_result: the prompt is NULL");
+    require_arg(fcinfo, 1, "rag_answer_result: the generated answer is NULL");
+    Prompt p = named("rag_answer_result", [&] { return prompt_from_json(jsonb_arg(fcinfo, 0)); });
+    Generated g = named("rag_answer_result", [&] { return generated_from_json(jsonb_arg(fcinfo, 1)); });
+    return jsonb_datum(answer_result(p, g, optional_text_arg(fcinfo, 2).value_or("")));
+}
+
+// rag_answer_cache_key(question, k, mode, filter jsonb) -> bytea: sha256 of the normalised question, the
+// search options and every visible pg_rag setting, so any change of one misses the cache.
+PGRAG_FUNCTION(rag_answer_cache_key) {
+    require_arg(fcinfo, 0, "rag_answer_cache_key: the question is NULL");
+    std::map<std::string, std::string> settings = visible_settings();
+    settings["resolved answer settings"] = answer_settings_key();  // the providers' default models and prompt
+    int k = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+    std::string text = answer_cache_key_text(text_arg(fcinfo, 0), k, optional_text_arg(fcinfo, 2).value_or(""),
+                                             optional_jsonb_arg(fcinfo, 3), settings);
+    return pg_guard([&] {
+        bytea* input = static_cast<bytea*>(palloc(VARHDRSZ + text.size()));
+        SET_VARSIZE(input, VARHDRSZ + text.size());
+        memcpy(VARDATA(input), text.data(), text.size());
+        return DirectFunctionCall1(sha256_bytea, PointerGetDatum(input));
+    });
 }
