@@ -100,6 +100,8 @@ Prompt build_prompt(const std::string& question, const std::vector<ChatMessage>&
 
 std::string resolved_chat_model(const ChatSettings& s) { return s.model.empty() ? defaults_for(s.provider).model : s.model; }
 
+std::string resolved_chat_url(const ChatSettings& s) { return base(s); }
+
 bool is_chat_provider(const std::string& provider) {
     for (const auto& d : kChatDefaults)
         if (provider == d.name) return true;
