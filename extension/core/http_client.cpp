@@ -3,8 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -146,7 +146,8 @@ UrlParts parse_into(UrlHandle& u, const std::string& url) {
     if (p.path == "/") p.path.clear();
     for (size_t start = 0; start < p.path.size();) {
         size_t slash = p.path.find('/', start + 1);
-        std::string segment = p.path.substr(start + 1, slash == std::string::npos ? std::string::npos : slash - start - 1);
+        std::string segment =
+            p.path.substr(start + 1, slash == std::string::npos ? std::string::npos : slash - start - 1);
         if (is_dot_segment(segment)) bad_url("a provider URL must not contain \".\" or \"..\" path segments");
         if (slash == std::string::npos) break;
         start = slash;

@@ -55,12 +55,15 @@ std::vector<std::optional<std::vector<float>>> cache_lookup(const ExtensionCatal
     // the cache has no statistics yet: O(cache size) per call. OFFSET 0 keeps the subquery per text.
     // Every function, operator and type is qualified: this runs as the cache's owner under the
     // caller's search_path, where a look-alike sha256() or = would run with the owner's rights.
-    std::string sql = "SELECT u.i, c.embedding FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY u(t, i)"
-                      " CROSS JOIN LATERAL (SELECT e.embedding FROM " + cat.schema_sql + ".rag_embedding_cache e"
-                      "  WHERE e.provider OPERATOR(pg_catalog.=) $2 AND e.model OPERATOR(pg_catalog.=) $3"
-                      "    AND e.dims OPERATOR(pg_catalog.=) $4 AND e.endpoint OPERATOR(pg_catalog.=) $5"
-                      "    AND e.text_hash OPERATOR(pg_catalog.=) pg_catalog.sha256(pg_catalog.convert_to(u.t, 'UTF8'))"
-                      "  OFFSET 0) c";
+    std::string sql =
+        "SELECT u.i, c.embedding FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY u(t, i)"
+        " CROSS JOIN LATERAL (SELECT e.embedding FROM " +
+        cat.schema_sql +
+        ".rag_embedding_cache e"
+        "  WHERE e.provider OPERATOR(pg_catalog.=) $2 AND e.model OPERATOR(pg_catalog.=) $3"
+        "    AND e.dims OPERATOR(pg_catalog.=) $4 AND e.endpoint OPERATOR(pg_catalog.=) $5"
+        "    AND e.text_hash OPERATOR(pg_catalog.=) pg_catalog.sha256(pg_catalog.convert_to(u.t, 'UTF8'))"
+        "  OFFSET 0) c";
     Datum provider = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.provider.c_str())); });
     Datum model = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.model.c_str())); });
     Datum endpoint = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.endpoint.c_str())); });

@@ -206,9 +206,8 @@ std::vector<std::pair<std::string, std::string>> stored_keys(const std::string& 
         return schema == InvalidOid ? InvalidOid : get_relname_relid("rag_provider_keys", schema);
     });
     if (relid == InvalidOid) return keys;
-    const char* quoted = pg_guard([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-    });
+    const char* quoted = pg_guard(
+        [&] { return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)); });
     std::string table = quoted;
     Oid owner = pg_guard([&] {
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -402,7 +401,8 @@ std::string answer_settings_key() {
     std::string key = std::string(llm_providers ? llm_providers : "") + "|" + system_prompt() + "|" +
                       std::to_string(max_context_tokens_setting) + "|" + std::to_string(max_answer_tokens) + "|" +
                       std::to_string(llm_temperature);
-    for (const auto& c : chat_settings_list()) key += "|" + c.provider + ":" + resolved_chat_model(c) + "@" + c.base_url;
+    for (const auto& c : chat_settings_list())
+        key += "|" + c.provider + ":" + resolved_chat_model(c) + "@" + c.base_url;
     return key;
 }
 

@@ -153,7 +153,8 @@ struct Server::Impl {
         InFlight in_flight_guard(*this, plan.tag);
         std::string credential;  // whatever key the client sent, in any of the providers' headers
         for (const char* name : {"Authorization", "x-api-key", "x-goog-api-key"})
-            if (req.has_header(name)) credential += std::string(credential.empty() ? "" : " ") + name + ": " + req.get_header_value(name);
+            if (req.has_header(name))
+                credential += std::string(credential.empty() ? "" : " ") + name + ": " + req.get_header_value(name);
         {
             std::lock_guard<std::mutex> lock(mutex);
             last_body[endpoint] = req.body;

@@ -105,7 +105,8 @@ TEST(Client, RefusesOtherSchemesBeforeSendingAnything) {
     int before = count("openai");
     http::Client client;
     // gopher:// would write these raw bytes to the port (here the fake, elsewhere Redis or SMTP).
-    std::string gopher = "gopher://127.0.0.1:" + std::to_string(fake().port()) + "/_POST%20/v1/embeddings%20HTTP/1.0%0D%0A%0D%0A";
+    std::string gopher =
+        "gopher://127.0.0.1:" + std::to_string(fake().port()) + "/_POST%20/v1/embeddings%20HTTP/1.0%0D%0A%0D%0A";
     try {
         client.send_all({{gopher, {}, "", nullptr}}, {}, nullptr);
         ADD_FAILURE() << "gopher request was attempted";
@@ -136,8 +137,8 @@ TEST(Client, AllowedHostsAreEnforcedForEveryRequest) {
 TEST(Client, NeverFollowsARedirectWithTheKey) {
     http::Client client;
     int before = count("redirected");
-    auto r = client.send_all({http::json_post(base() + "/fault/redirect/v1/embeddings", "{}", {"Authorization: Bearer sk-x"})},
-                             {}, nullptr);
+    auto r = client.send_all(
+        {http::json_post(base() + "/fault/redirect/v1/embeddings", "{}", {"Authorization: Bearer sk-x"})}, {}, nullptr);
     EXPECT_EQ(r.at(0).status, 307);
     EXPECT_EQ(count("redirected"), before);
 }
