@@ -32,8 +32,13 @@ trap cleanup EXIT
 FAKE_PID=$!
 # Test files where the server (another user) can read them, at a fixed path the tests name.
 rm -rf /tmp/pg_rag_test_files && cp -r tests/data /tmp/pg_rag_test_files && chmod -R a+rX /tmp/pg_rag_test_files
-# The Gemini and Anthropic keys come from the postmaster's environment, as a deployment would provide them.
-GEMINI_API_KEY=AIzaTestKey0123456789 ANTHROPIC_API_KEY=sk-ant-test-0123456789 bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
+# The Gemini and Anthropic keys come from the postmaster's environment, as a deployment would provide them,
+# bound to the fake (an environment key only goes to *_BASE_URL, or the provider's default URL).
+# No OPENAI_API_KEY: the SQL tests store that key with rag_set_provider_key.
+env -u OPENAI_API_KEY -u OPENAI_BASE_URL \
+  GEMINI_API_KEY=AIzaTestKey0123456789 GEMINI_BASE_URL="http://127.0.0.1:$FAKE_PORT" \
+  ANTHROPIC_API_KEY=sk-ant-test-0123456789 ANTHROPIC_BASE_URL="http://127.0.0.1:$FAKE_PORT" \
+  bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
 rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"
 PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --host=127.0.0.1 --port="$PORT" --inputdir=tests/regress --outputdir="$BUILD/regress" \

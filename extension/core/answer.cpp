@@ -69,6 +69,8 @@ std::string resolved_chat_model(const ChatSettings& s) {
     return s.model.empty() ? chat_codec(s.provider).default_model : s.model;
 }
 
+std::string resolved_chat_url(const ChatSettings& s) { return base(s); }
+
 bool is_chat_provider(const std::string& provider) {
     for (const auto& name : chat_provider_names())
         if (provider == name) return true;

@@ -59,6 +59,9 @@ struct ChatSettings {
 // The model a provider resolves to.
 std::string resolved_chat_model(const ChatSettings& s);
 
+// The base URL of a chat provider's requests (the provider's default when empty; "" for extractive).
+std::string resolved_chat_url(const ChatSettings& s);
+
 // True for openai, ollama, anthropic, gemini and extractive.
 bool is_chat_provider(const std::string& provider);
 

@@ -143,6 +143,8 @@ bool is_embedding_provider(const std::string& provider) {
     return false;
 }
 
+std::string resolved_embedding_url(const EmbeddingSettings& s) { return base_url(s, embedding_codec(s.provider)); }
+
 std::string resolved_embedding_model(const EmbeddingSettings& s) {
     if (!s.model.empty()) return s.model;
     if (s.provider == "local") return kLocalModelName;
@@ -182,8 +184,10 @@ std::string provider_error_message(const std::string& body) {
 
 std::string redact_secrets(const std::string& text, const std::string& api_key) {
     std::string out = text;
-    if (api_key.size() >= 4)
-        for (size_t pos; (pos = out.find(api_key)) != std::string::npos;) out.replace(pos, api_key.size(), "[redacted]");
+    // The configured key itself, whatever its length or shape: nothing else can tell it from text.
+    if (!api_key.empty())
+        for (size_t pos = 0; (pos = out.find(api_key, pos)) != std::string::npos; pos += 10)
+            out.replace(pos, api_key.size(), "[redacted]");
     // Key-shaped tokens, whole or masked, as providers echo them ("sk-proj-abc***xyz", "AIza...").
     static const std::regex kKeyShapes(R"((sk-[A-Za-z0-9_\-\*\.]{4,}|AIza[0-9A-Za-z_\-]{10,}|Bearer\s+[A-Za-z0-9_\-\.\*]+))");
     return std::regex_replace(out, kKeyShapes, "[redacted]");
@@ -218,9 +222,13 @@ std::vector<std::vector<float>> embed_texts(const EmbeddingSettings& s, const st
     }
     const EmbeddingCodec& codec = embedding_codec(s.provider);
     if (codec.needs_key && s.api_key.empty())
-        throw Error(ErrorCode::InvalidParameterValue, "pg_rag: no API key configured for provider " + s.provider, "",
-                    std::string("Set pg_rag.") + s.provider + "_api_key (superuser) or the server's " +
-                        (s.provider == "openai" ? "OPENAI_API_KEY" : "GEMINI_API_KEY") + " environment variable.");
+        throw Error(ErrorCode::InvalidParameterValue,
+                    "pg_rag: no API key configured for provider " + s.provider + " at " + base_url(s, codec), "",
+                    "A superuser can bind one to this URL with rag_set_provider_key('" + s.provider +
+                        "', key, base_url), or set the server's " +
+                        (s.provider == "openai" ? "OPENAI_API_KEY" : "GEMINI_API_KEY") +
+                        " environment variable (bound to the provider's default URL or " +
+                        (s.provider == "openai" ? "OPENAI_BASE_URL" : "GEMINI_BASE_URL") + ").");
     std::string model = resolved_embedding_model(s);
     size_t max_count = std::min(codec.max_batch_count, static_cast<size_t>(std::max(1, s.batch_size)));
     std::vector<size_t> starts = plan_batches(texts, max_count, codec.max_batch_bytes);

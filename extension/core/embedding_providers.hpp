@@ -13,7 +13,7 @@ struct EmbeddingSettings {
     std::string provider = "local";  // local | openai | ollama | gemini
     std::string model;               // empty: the provider's default
     std::string base_url;            // empty: the provider's default
-    std::string api_key;             // never logged or echoed
+    std::string api_key;             // never logged or echoed; filled only when the request is sent
     int dimensions = 0;              // 0: the model's own size (and not sent)
     int local_dims = 384;            // dimensions of the local embedder
     int batch_size = 96;             // texts per request (also capped by the provider)
@@ -43,6 +43,9 @@ bool is_embedding_provider(const std::string& provider);
 // The model a setting resolves to (the provider's default when empty).
 std::string resolved_embedding_model(const EmbeddingSettings& s);
 
+// The base URL requests of a remote provider go to (the provider's default when empty), no trailing '/'.
+std::string resolved_embedding_url(const EmbeddingSettings& s);
+
 // Splits texts [0, n) into batches within count and size limits: returns batch start offsets plus n.
 std::vector<size_t> plan_batches(const std::vector<std::string>& texts, size_t max_count, size_t max_bytes);
 
@@ -54,7 +57,8 @@ std::vector<std::vector<float>> embed_texts(const EmbeddingSettings& s, const st
 // Extracts a provider's error message from an error body (OpenAI, Ollama, Gemini and Anthropic shapes).
 std::string provider_error_message(const std::string& body);
 
-// Removes the API key, and anything shaped like a key, from text that may reach a user or a log.
+// Removes the API key (any non-empty string, whatever its shape), and anything shaped like a key,
+// from text that may reach a user or a log.
 std::string redact_secrets(const std::string& text, const std::string& api_key);
 
 // The error for a provider call that failed for good: "pg_rag: openai embeddings failed (401): ...".

@@ -22,6 +22,7 @@ enum class ErrorCode {
     ConnectionFailure,          // 08006: a provider could not be reached
     InvalidResponse,            // 08P01: a provider answered something we cannot use
     InternalError,              // XX000
+    InsufficientPrivilege,      // 42501: the administrator's policy forbids it (e.g. a provider host)
 };
 
 // A core-library error with a message, and optionally a detail and a hint (as in ereport).

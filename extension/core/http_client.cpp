@@ -3,12 +3,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -91,7 +92,111 @@ bool is_retryable_transport(CURLcode code) {
            code == CURLE_GOT_NOTHING || code == CURLE_PARTIAL_FILE;
 }
 
+// Owns a CURLU handle.
+struct UrlHandle {
+    CURLU* h = curl_url();
+    ~UrlHandle() { curl_url_cleanup(h); }
+    std::string get(CURLUPart part, unsigned int flags = 0) const {
+        char* value = nullptr;
+        if (curl_url_get(h, part, &value, flags) != CURLUE_OK || !value) return "";
+        std::string out = value;
+        curl_free(value);
+        return out;
+    }
+    bool has(CURLUPart part) const {
+        char* value = nullptr;
+        bool present = curl_url_get(h, part, &value, 0) == CURLUE_OK && value;
+        curl_free(value);
+        return present;
+    }
+};
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+[[noreturn]] void bad_url(const std::string& why) {
+    throw Error(ErrorCode::InvalidParameterValue, "pg_rag: " + why, "",
+                "Provider URLs are http:// or https:// URLs such as https://api.openai.com/v1.");
+}
+
+// True for a path segment libcurl (or the server) would resolve: ".", "..", or those percent-encoded.
+bool is_dot_segment(std::string segment) {
+    segment = lower(segment);
+    for (size_t at; (at = segment.find("%2e")) != std::string::npos;) segment.replace(at, 3, ".");
+    return segment == "." || segment == "..";
+}
+
+// Parses url (path kept as written) into h; the URL itself is never echoed in errors (it may hold secrets).
+UrlParts parse_into(UrlHandle& u, const std::string& url) {
+    if (!u.h) throw Error(ErrorCode::InternalError, "pg_rag: out of memory parsing a URL");
+    if (url.find_first_of(" \t\r\n") != std::string::npos) bad_url("a provider URL must not contain white space");
+    if (curl_url_set(u.h, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS) != CURLUE_OK)
+        bad_url("invalid provider URL");
+    UrlParts p;
+    p.scheme = lower(u.get(CURLUPART_SCHEME));
+    if (p.scheme != "http" && p.scheme != "https")
+        bad_url("provider URLs must use http or https, not \"" + p.scheme + "\"");
+    p.host = lower(u.get(CURLUPART_HOST));
+    if (p.host.empty()) bad_url("a provider URL needs a host");
+    std::string port = u.get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    p.port = port.empty() ? (p.scheme == "https" ? 443 : 80) : std::strtol(port.c_str(), nullptr, 10);
+    p.path = u.get(CURLUPART_PATH);
+    if (p.path == "/") p.path.clear();
+    for (size_t start = 0; start < p.path.size();) {
+        size_t slash = p.path.find('/', start + 1);
+        std::string segment =
+            p.path.substr(start + 1, slash == std::string::npos ? std::string::npos : slash - start - 1);
+        if (is_dot_segment(segment)) bad_url("a provider URL must not contain \".\" or \"..\" path segments");
+        if (slash == std::string::npos) break;
+        start = slash;
+    }
+    return p;
+}
+
 }  // namespace
+
+UrlParts parse_url(const std::string& url) {
+    UrlHandle u;
+    return parse_into(u, url);
+}
+
+UrlParts parse_base_url(const std::string& url) {
+    UrlHandle u;
+    UrlParts p = parse_into(u, url);
+    if (u.has(CURLUPART_USER) || u.has(CURLUPART_PASSWORD)) bad_url("a provider base URL must not contain user info");
+    if (u.has(CURLUPART_QUERY) || u.has(CURLUPART_FRAGMENT))
+        bad_url("a provider base URL must not have a query or fragment");
+    return p;
+}
+
+bool url_within(const std::string& url, const std::string& base) {
+    UrlParts u = parse_url(url);
+    UrlParts b = parse_base_url(base);
+    if (u.scheme != b.scheme || u.host != b.host || u.port != b.port) return false;
+    std::string prefix = trim_slash(b.path);
+    if (u.path.compare(0, prefix.size(), prefix) != 0) return false;
+    return u.path.size() == prefix.size() || u.path[prefix.size()] == '/';
+}
+
+void check_allowed_host(const std::string& url, const std::vector<std::string>& allowed) {
+    if (allowed.empty()) return;
+    UrlParts u = parse_url(url);
+    for (const auto& entry : allowed) {
+        std::string item = lower(entry);
+        // "host:port" names one port; a bare host (IPv6 in brackets) allows any port.
+        size_t host_end = item[0] == '[' ? item.find(']') : item.find(':');
+        if (host_end != std::string::npos && item[0] == '[') ++host_end;
+        std::string host = item.substr(0, host_end);
+        std::string port = host_end < item.size() && item[host_end] == ':' ? item.substr(host_end + 1) : "";
+        if (host != u.host) continue;
+        if (port.empty() || std::strtol(port.c_str(), nullptr, 10) == u.port) return;
+    }
+    throw Error(ErrorCode::InsufficientPrivilege,
+                "pg_rag: provider host \"" + u.host + ":" + std::to_string(u.port) + "\" is not allowed", "",
+                "A superuser can add it to pg_rag.allowed_provider_hosts.");
+}
 
 struct Client::Impl {
     CURLM* multi = nullptr;
@@ -152,12 +257,11 @@ long retry_delay_ms(const std::string& retry_after, const std::string& retry_aft
 }
 
 Client::Client() : impl_(new Impl) {
-    static bool initialised = false;
-    if (!initialised) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        initialised = true;
-    }
-    impl_->multi = curl_multi_init();
+    // curl_global_init is not thread-safe (before libcurl 7.84): once per process, whatever thread comes first.
+    static std::once_flag once;
+    static CURLcode init_result = CURLE_OK;
+    std::call_once(once, [] { init_result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+    if (init_result == CURLE_OK) impl_->multi = curl_multi_init();
     if (!impl_->multi) {
         delete impl_;
         throw Error(ErrorCode::InternalError, "pg_rag: could not initialise libcurl");
@@ -177,6 +281,11 @@ std::vector<Response> Client::send_all(const std::vector<Request>& requests, con
     for (size_t i = 0; i < requests.size(); ++i) ready.push_back(i);
     std::vector<std::pair<Clock::time_point, size_t>> waiting;  // retries not due yet
     std::vector<std::unique_ptr<Transfer>> active;
+    // Refuse the whole call before anything is sent when one URL may not be used.
+    for (const auto& r : requests) {
+        parse_url(r.url);
+        check_allowed_host(r.url, options.allowed_hosts);
+    }
 
     // Returns an in-flight or finished transfer's handle to the pool.
     auto release = [&](Transfer& t) {
@@ -206,6 +315,12 @@ std::vector<Response> Client::send_all(const std::vector<Request>& requests, con
         CURL* e = t->easy;
         curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM games inside a Postgres backend
+        // Only HTTP(S), never a redirect: a key must not follow a Location to another host, and no
+        // gopher:// or file:// request can be forged. The path is sent as checked (no dot resolution).
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
         if (!r.body.empty()) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());

@@ -35,6 +35,8 @@ struct Options {
     int max_concurrency = 4;
     long base_retry_delay_ms = 500;    // exponential backoff with jitter from here
     long max_retry_delay_ms = 30000;   // cap, also for Retry-After
+    // Hosts requests may go to ("host" or "host:port", case-insensitive); empty: any host.
+    std::vector<std::string> allowed_hosts;
 };
 
 // Returns true when the caller wants the calls abandoned (query cancel, statement timeout).
@@ -50,6 +52,29 @@ Request json_post(std::string url, std::string json_body, const std::vector<std:
 
 // The URL without trailing slashes (base URLs are joined with paths that start with one).
 std::string trim_slash(std::string url);
+
+// The parts of an http or https URL that decide where a request goes.
+struct UrlParts {
+    std::string scheme;  // "http" or "https"
+    std::string host;    // lower case; IPv6 in brackets
+    long port = 0;       // the scheme's default when the URL names none
+    std::string path;    // as written ("" or starting with '/'), never with "." or ".." segments
+};
+
+// Parses a URL a request may be sent to. Throws Error(InvalidParameterValue) for another scheme, no
+// host, or a "." / ".." path segment (even percent-encoded: libcurl would resolve it and leave the
+// path the URL was checked for).
+UrlParts parse_url(const std::string& url);
+
+// A provider base URL: as parse_url, and without user info, query or fragment (paths are appended to it).
+UrlParts parse_base_url(const std::string& url);
+
+// True when url lies at or below base: same scheme, host and port, and base's path is a prefix of
+// url's path ending at a '/' boundary ("/v1" covers "/v1" and "/v1/x", not "/v1x"). Both must parse.
+bool url_within(const std::string& url, const std::string& base);
+
+// Throws Error(InsufficientPrivilege) unless url's host (and port) is in allowed (empty: any host).
+void check_allowed_host(const std::string& url, const std::vector<std::string>& allowed);
 
 // True for statuses worth retrying: 429, 500/502/503/504 and 529 (Anthropic overloaded).
 bool is_retryable_status(long status);
@@ -67,7 +92,9 @@ class Client {
     Client& operator=(const Client&) = delete;
 
     // Sends every request (at most max_concurrency at once), retrying as the options say, and returns
-    // the final response of each in request order. Throws Error(QueryCanceled) when interrupted.
+    // the final response of each in request order. Throws Error(QueryCanceled) when interrupted. Every
+    // URL is checked (parse_url, allowed_hosts) before anything is sent; only http and https are
+    // spoken and redirects are never followed.
     std::vector<Response> send_all(const std::vector<Request>& requests, const Options& options,
                                    const InterruptCheck& interrupted);
 

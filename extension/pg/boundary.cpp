@@ -39,6 +39,7 @@ int sqlstate_for(ErrorCode code) {
         case ErrorCode::ConnectionFailure: return ERRCODE_CONNECTION_FAILURE;
         case ErrorCode::InvalidResponse: return ERRCODE_PROTOCOL_VIOLATION;
         case ErrorCode::InternalError: return ERRCODE_INTERNAL_ERROR;
+        case ErrorCode::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
     }
     return ERRCODE_INTERNAL_ERROR;
 }

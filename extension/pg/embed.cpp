@@ -37,9 +37,11 @@ Embedding* embedding_from_floats(const std::vector<float>& values) {
     return e;
 }
 
-// The cache key: provider, resolved model and requested dimensions (0 = the model's own).
+// The cache key: provider, the endpoint that computed the vectors (so a role pointing the provider at its
+// own server only fills entries of that server), resolved model and requested dimensions (0 = the model's own).
 struct CacheKey {
     std::string provider;
+    std::string endpoint;
     std::string model;
     int dims;
 };
@@ -51,14 +53,27 @@ std::vector<std::optional<std::vector<float>>> cache_lookup(const ExtensionCatal
     // One index lookup per text on the whole primary key, hash included. A plain join (or a LATERAL
     // subquery the planner flattens into one) scans every entry of the model and hashes each pair when
     // the cache has no statistics yet: O(cache size) per call. OFFSET 0 keeps the subquery per text.
-    std::string sql = "SELECT u.i, c.embedding FROM unnest($1::text[]) WITH ORDINALITY u(t, i) CROSS JOIN LATERAL"
-                      " (SELECT e.embedding FROM " + cat.schema_sql + ".rag_embedding_cache e"
-                      "  WHERE e.provider = $2 AND e.model = $3 AND e.dims = $4"
-                      "    AND e.text_hash = sha256(convert_to(u.t, 'UTF8')) OFFSET 0) c";
+    // Every function, operator and type is qualified: this runs as the cache's owner under the
+    // caller's search_path, where a look-alike sha256() or = would run with the owner's rights.
+    std::string sql =
+        "SELECT u.i, c.embedding FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY u(t, i)"
+        " CROSS JOIN LATERAL (SELECT e.embedding FROM " +
+        cat.schema_sql +
+        ".rag_embedding_cache e"
+        "  WHERE e.provider OPERATOR(pg_catalog.=) $2 AND e.model OPERATOR(pg_catalog.=) $3"
+        "    AND e.dims OPERATOR(pg_catalog.=) $4 AND e.endpoint OPERATOR(pg_catalog.=) $5"
+        "    AND e.text_hash OPERATOR(pg_catalog.=) pg_catalog.sha256(pg_catalog.convert_to(u.t, 'UTF8'))"
+        "  OFFSET 0) c";
     Datum provider = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.provider.c_str())); });
     Datum model = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.model.c_str())); });
+    Datum endpoint = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.endpoint.c_str())); });
     as_role(owner, [&] {
-        run_sql(sql, {{TEXTARRAYOID, text_array(texts)}, {TEXTOID, provider}, {TEXTOID, model}, {INT4OID, Int32GetDatum(key.dims)}},
+        run_sql(sql,
+                {{TEXTARRAYOID, text_array(texts)},
+                 {TEXTOID, provider},
+                 {TEXTOID, model},
+                 {INT4OID, Int32GetDatum(key.dims)},
+                 {TEXTOID, endpoint}},
                 true, [&](const SqlRow& row) {
                     bool null_i, null_e;
                     int64 i = DatumGetInt64(row.get(1, &null_i)) - 1;
@@ -83,19 +98,28 @@ void cache_store(const ExtensionCatalog& cat, Oid owner, const CacheKey& key, co
     });
     Datum provider = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.provider.c_str())); });
     Datum model = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.model.c_str())); });
+    Datum endpoint = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.endpoint.c_str())); });
     std::string sql = "INSERT INTO " + cat.schema_sql +
-                      ".rag_embedding_cache (provider, model, dims, text_hash, embedding)"
-                      " SELECT $2, $3, $4, sha256(convert_to(u.t, 'UTF8')), u.e FROM unnest($1::text[], $5) u(t, e)"
-                      " ON CONFLICT DO NOTHING";
+                      ".rag_embedding_cache (provider, endpoint, model, dims, text_hash, embedding)"
+                      " SELECT $2, $6, $3, $4, pg_catalog.sha256(pg_catalog.convert_to(u.t, 'UTF8')), u.e"
+                      " FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($5)) u(t, e)"
+                      " ON CONFLICT DO NOTHING";  // qualified, as above
     as_role(owner, [&] {
         run_sql(sql,
                 {{TEXTARRAYOID, text_array(texts)},
                  {TEXTOID, provider},
                  {TEXTOID, model},
                  {INT4OID, Int32GetDatum(key.dims)},
-                 {cat.embedding_array_type, embedding_array}},
+                 {cat.embedding_array_type, embedding_array},
+                 {TEXTOID, endpoint}},
                 false);
     });
+}
+
+// Sends texts to the remote provider with the key bound to its URL, read only now.
+std::vector<std::vector<float>> embed_remote(EmbeddingSettings s, const std::vector<std::string>& texts) {
+    bind_embedding_key(s);
+    return embed_texts(s, texts, backend_client(), interrupt_pending);
 }
 
 // Embeds texts (none NULL) with settings s: local in process, remote through the cache and the provider.
@@ -103,13 +127,13 @@ std::vector<std::vector<float>> embed_all(FunctionCallInfo fcinfo, const Embeddi
                                           const std::vector<std::string>& texts) {
     if (s.provider == "local") return embed_texts(s, texts, backend_client(), interrupt_pending);
     if (!embedding_cache_enabled()) {
-        auto out = embed_texts(s, texts, backend_client(), interrupt_pending);
+        auto out = embed_remote(s, texts);
         stats.texts_embedded += static_cast<int64>(texts.size());
         return out;
     }
     ExtensionCatalog cat = extension_catalog(fcinfo);
     Oid owner = relation_owner(cat, "rag_embedding_cache");
-    CacheKey key{s.provider, resolved_embedding_model(s), s.dimensions};
+    CacheKey key{s.provider, resolved_embedding_url(s), resolved_embedding_model(s), s.dimensions};
     auto cached = cache_lookup(cat, owner, key, texts);
 
     // Each distinct missing text is sent once, even when it appears several times in the input.
@@ -124,7 +148,7 @@ std::vector<std::vector<float>> embed_all(FunctionCallInfo fcinfo, const Embeddi
     }
     std::vector<std::vector<float>> fresh;
     if (!missing.empty()) {
-        fresh = embed_texts(s, missing, backend_client(), interrupt_pending);
+        fresh = embed_remote(s, missing);
         stats.texts_embedded += static_cast<int64>(missing.size());
         cache_store(cat, owner, key, missing, fresh);
     }

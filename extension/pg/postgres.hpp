@@ -23,6 +23,12 @@ extern "C" {
 #include "utils/tuplestore.h"
 #include "utils/jsonb.h"
 #include "catalog/namespace.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "utils/fmgroids.h"
 }
 
 // Postgres defines these as macros; they break the C++ standard library.

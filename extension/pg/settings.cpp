@@ -6,7 +6,10 @@
 
 #include "../core/distance.hpp"
 #include "../core/embedding_providers.hpp"
+#include "../core/error.hpp"
 #include "boundary.hpp"
+#include "catalog.hpp"
+#include "spi.hpp"
 
 namespace pgrag::pg {
 namespace {
@@ -23,9 +26,7 @@ int embedding_batch_size = 96;
 int max_concurrent_requests = 4;
 bool cache_enabled = true;
 bool answer_cache_enabled = true;
-char* openai_api_key = nullptr;
-char* gemini_api_key = nullptr;
-char* anthropic_api_key = nullptr;
+char* allowed_provider_hosts = nullptr;
 char* text_search_config = nullptr;
 int progress_every = 100;
 char* distance_metric_setting = nullptr;
@@ -124,24 +125,152 @@ bool check_llm_providers(char** newval, void**, GucSource) {
     }
 }
 
-// A secret: only superusers may set it, and only they see it in SHOW and pg_settings.
-void define_secret(const char* name, const char* description, char** target) {
-    DefineCustomStringVariable(name, description, "Also read from the server's environment when empty.", target, "",
-                               PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, nullptr, nullptr,
-                               nullptr);
+// A provider URL: empty (the provider's default) or an http(s) base URL without query or user info.
+bool check_url(char** newval, void**, GucSource) {
+    try {
+        if (*newval && **newval) http::parse_base_url(*newval);
+        return true;
+    } catch (const std::exception& e) {
+        GUC_check_errdetail("%s", e.what());
+        return false;
+    } catch (...) {
+        return false;
+    }
 }
 
-std::string key_for(const std::string& provider) {
-    const char* configured = provider == "openai"      ? openai_api_key
-                             : provider == "gemini"    ? gemini_api_key
-                             : provider == "anthropic" ? anthropic_api_key
-                                                       : nullptr;
-    if (configured && *configured) return configured;
-    const char* env = provider == "openai"      ? std::getenv("OPENAI_API_KEY")
+// Every item a host or host:port.
+bool check_hosts(char** newval, void**, GucSource) {
+    try {
+        for (const auto& item : list_items(*newval))
+            if (item.find_first_of("/@?# ") != std::string::npos) {
+                GUC_check_errdetail("List host names or host:port, e.g. 'api.openai.com, 127.0.0.1:11434'.");
+                return false;
+            }
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+// Where a provider URL points is a privilege: superusers, or roles granted SET ON PARAMETER.
+void define_url(const char* name, const char* description, char** target) {
+    DefineCustomStringVariable(name, description, "Only superusers and roles granted SET on it may change it.", target,
+                               "", PGC_SUSET, 0, check_url, nullptr, nullptr);
+}
+
+// The environment's key of a provider and the base URL it is bound to (the provider's default unless
+// *_BASE_URL is set beside it).
+struct EnvKey {
+    const char* key;
+    const char* base_url;
+};
+
+EnvKey environment_key(const std::string& provider) {
+    const char* key = provider == "openai"      ? std::getenv("OPENAI_API_KEY")
                       : provider == "gemini"    ? std::getenv("GEMINI_API_KEY")
                       : provider == "anthropic" ? std::getenv("ANTHROPIC_API_KEY")
                                                 : nullptr;
-    return env ? env : "";
+    const char* base = provider == "openai"      ? std::getenv("OPENAI_BASE_URL")
+                       : provider == "gemini"    ? std::getenv("GEMINI_BASE_URL")
+                       : provider == "anthropic" ? std::getenv("ANTHROPIC_BASE_URL")
+                                                 : nullptr;
+    return {key, base};
+}
+
+// True when url is at or below bound; a bound URL that does not parse covers nothing.
+bool within(const std::string& url, const std::string& bound) {
+    try {
+        return http::url_within(url, bound);
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+// The keys rag_set_provider_key stored for provider, read as the table's owner (callers cannot read it).
+std::vector<std::pair<std::string, std::string>> stored_keys(const std::string& provider) {
+    std::vector<std::pair<std::string, std::string>> keys;  // (base_url, api_key)
+    // Where the table is and who owns it, from the catalogs (no SQL a caller's search_path could
+    // redirect). None: the library without the extension, or one not yet updated to 0.6.0.
+    Oid relid = pg_guard([] {
+        Oid ext = get_extension_oid("pg_rag", true);
+        if (ext == InvalidOid) return InvalidOid;
+        Oid schema = InvalidOid;
+        Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ext));
+        SysScanDesc scan = systable_beginscan(rel, ExtensionOidIndexId, true, nullptr, 1, &key);
+        HeapTuple tuple = systable_getnext(scan);
+        if (HeapTupleIsValid(tuple)) schema = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace;
+        systable_endscan(scan);
+        table_close(rel, AccessShareLock);
+        return schema == InvalidOid ? InvalidOid : get_relname_relid("rag_provider_keys", schema);
+    });
+    if (relid == InvalidOid) return keys;
+    const char* quoted = pg_guard(
+        [&] { return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)); });
+    std::string table = quoted;
+    Oid owner = pg_guard([&] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+        if (!HeapTupleIsValid(tuple)) return InvalidOid;
+        Oid result = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        return result;
+    });
+    if (owner == InvalidOid) return keys;
+    Datum name = pg_guard([&] { return PointerGetDatum(cstring_to_text(provider.c_str())); });
+    as_role(owner, [&] {
+        // Qualified operator: this runs as the owner, under the caller's search_path.
+        run_sql("SELECT base_url, api_key FROM " + table + " WHERE provider OPERATOR(pg_catalog.=) $1",
+                {{TEXTOID, name}}, true, [&](const SqlRow& row) {
+                    bool null_url, null_key;
+                    Datum url = row.get(1, &null_url);
+                    Datum key = row.get(2, &null_key);
+                    if (null_url || null_key) return;
+                    const char* u = pg_guard([&] { return text_to_cstring(DatumGetTextPP(url)); });
+                    const char* k = pg_guard([&] { return text_to_cstring(DatumGetTextPP(key)); });
+                    keys.emplace_back(u, k);
+                });
+    });
+    return keys;
+}
+
+// The key bound to url for provider: the stored key with the longest bound URL covering url, else the
+// environment's key when url is within its bound URL, else "".
+std::string key_for(const std::string& provider, const std::string& url, const std::string& default_url) {
+    std::string best_key;
+    size_t best_length = 0;
+    for (const auto& [bound, key] : stored_keys(provider))
+        if (within(url, bound) && (best_key.empty() || bound.size() > best_length)) {
+            best_key = key;
+            best_length = bound.size();
+        }
+    if (!best_key.empty()) return best_key;
+    EnvKey env = environment_key(provider);
+    if (env.key && *env.key && within(url, env.base_url && *env.base_url ? env.base_url : default_url)) return env.key;
+    return "";
+}
+
+std::vector<std::string> allowed_hosts() { return list_items(allowed_provider_hosts); }
+
+// The chat providers' settings, without keys.
+std::vector<ChatSettings> chat_settings_list() {
+    std::vector<ChatSettings> out;
+    for (const auto& item : list_items(llm_providers ? llm_providers : "extractive")) {
+        ChatSettings c;
+        c.provider = item;
+        for (const auto& p : chat_settings)
+            if (item == p.name) {
+                c.model = p.model ? p.model : "";
+                c.base_url = p.url ? p.url : "";
+            }
+        c.max_tokens = max_answer_tokens;
+        c.temperature = llm_temperature;
+        c.http.timeout_ms = request_timeout_ms;
+        c.http.max_retries = max_retries;
+        c.http.allowed_hosts = allowed_hosts();
+        out.push_back(c);
+    }
+    return out;
 }
 
 }  // namespace
@@ -154,8 +283,7 @@ void define_settings() {
                                nullptr, &embedding_provider, "local", PGC_USERSET, 0, check_provider, nullptr, nullptr);
     DefineCustomStringVariable("pg_rag.embedding_model", "Embedding model; empty means the provider's default.", nullptr,
                                &embedding_model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomStringVariable("pg_rag.embedding_url", "Base URL of the embedding provider; empty means its default.",
-                               nullptr, &embedding_url, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    define_url("pg_rag.embedding_url", "Base URL of the embedding provider; empty means its default.", &embedding_url);
     DefineCustomIntVariable("pg_rag.embedding_dimensions",
                             "Dimensions to request from the provider; 0 means the model's own size.", nullptr,
                             &embedding_dimensions, 0, 0, 16000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
@@ -204,8 +332,7 @@ void define_settings() {
         DefineCustomStringVariable(name.c_str(), "Chat model of this provider; empty means its default.", nullptr,
                                    &c.model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
         name = std::string("pg_rag.") + c.name + "_chat_url";
-        DefineCustomStringVariable(name.c_str(), "Base URL of this chat provider; empty means its default.",
-                                   nullptr, &c.url, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+        define_url(name.c_str(), "Base URL of this chat provider; empty means its default.", &c.url);
     }
     DefineCustomBoolVariable("pg_rag.answer_cache", "Serve repeated questions (no session) from the answer cache.",
                              nullptr, &answer_cache_enabled, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
@@ -217,10 +344,10 @@ void define_settings() {
                             &max_answer_tokens, 512, 1, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("pg_rag.llm_temperature", "Sampling temperature of generated answers.", nullptr,
                              &llm_temperature, 0.0, 0.0, 2.0, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    define_secret("pg_rag.openai_api_key", "API key for OpenAI-compatible providers (or OPENAI_API_KEY).",
-                  &openai_api_key);
-    define_secret("pg_rag.gemini_api_key", "API key for Gemini (or GEMINI_API_KEY).", &gemini_api_key);
-    define_secret("pg_rag.anthropic_api_key", "API key for Anthropic (or ANTHROPIC_API_KEY).", &anthropic_api_key);
+    // API keys are not settings (anyone can read a setting's placeholder): see rag_set_provider_key().
+    DefineCustomStringVariable("pg_rag.allowed_provider_hosts",
+                               "Hosts (or host:port) provider requests may go to, comma-separated; empty means any.",
+                               nullptr, &allowed_provider_hosts, "", PGC_SUSET, 0, check_hosts, nullptr, nullptr);
     MarkGUCPrefixReserved("pg_rag");
 }
 
@@ -232,7 +359,7 @@ EmbeddingSettings embedding_settings(const char* provider, const char* model) {
     // Model and URL settings belong to the configured provider; an override of the provider uses its defaults.
     s.model = model ? model : (same_provider && embedding_model ? embedding_model : "");
     s.base_url = same_provider && embedding_url ? embedding_url : "";
-    s.api_key = key_for(s.provider);
+    s.http.allowed_hosts = allowed_hosts();
     s.dimensions = embedding_dimensions;
     s.local_dims = local_dims;
     s.batch_size = embedding_batch_size;
@@ -248,22 +375,20 @@ std::string distance_metric() { return distance_metric_setting ? distance_metric
 
 double search_cache_mb() { return static_cast<double>(search_cache_mb_setting); }
 
+void bind_embedding_key(EmbeddingSettings& s) {
+    if (s.provider == "local") return;
+    EmbeddingSettings defaults = s;
+    defaults.base_url.clear();
+    s.api_key = key_for(s.provider, resolved_embedding_url(s), resolved_embedding_url(defaults));
+}
+
 std::vector<ChatSettings> chat_providers() {
-    std::vector<ChatSettings> out;
-    for (const auto& item : list_items(llm_providers ? llm_providers : "extractive")) {
-        ChatSettings c;
-        c.provider = item;
-        for (const auto& p : chat_settings)
-            if (item == p.name) {
-                c.model = p.model ? p.model : "";
-                c.base_url = p.url ? p.url : "";
-            }
-        c.api_key = key_for(item);
-        c.max_tokens = max_answer_tokens;
-        c.temperature = llm_temperature;
-        c.http.timeout_ms = request_timeout_ms;
-        c.http.max_retries = max_retries;
-        out.push_back(c);
+    std::vector<ChatSettings> out = chat_settings_list();
+    for (auto& c : out) {
+        if (c.provider == "extractive") continue;
+        ChatSettings defaults = c;
+        defaults.base_url.clear();
+        c.api_key = key_for(c.provider, resolved_chat_url(c), resolved_chat_url(defaults));
     }
     return out;
 }
@@ -276,7 +401,8 @@ std::string answer_settings_key() {
     std::string key = std::string(llm_providers ? llm_providers : "") + "|" + system_prompt() + "|" +
                       std::to_string(max_context_tokens_setting) + "|" + std::to_string(max_answer_tokens) + "|" +
                       std::to_string(llm_temperature);
-    for (const auto& c : chat_providers()) key += "|" + c.provider + ":" + resolved_chat_model(c) + "@" + c.base_url;
+    for (const auto& c : chat_settings_list())
+        key += "|" + c.provider + ":" + resolved_chat_model(c) + "@" + c.base_url;
     return key;
 }
 

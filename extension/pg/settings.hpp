@@ -12,7 +12,12 @@ namespace pgrag::pg {
 void define_settings();
 
 // Embedding settings from the GUCs, with per-call provider/model overrides (nullptr: use the GUC).
+// No API key: bind_embedding_key adds it when a request is about to be sent.
 EmbeddingSettings embedding_settings(const char* provider, const char* model);
+
+// Sets s.api_key to the key bound to s's URL (rag_provider_keys, read as its owner, then the server's
+// environment), or "" when none is: a key only ever goes to the endpoint it was configured for.
+void bind_embedding_key(EmbeddingSettings& s);
 
 // pg_rag.embedding_cache.
 bool embedding_cache_enabled();
@@ -20,7 +25,8 @@ bool embedding_cache_enabled();
 // pg_rag.distance_metric: cosine, l2 or inner_product.
 std::string distance_metric();
 
-// The generation providers of pg_rag.llm_providers, in fallback order, with their models, URLs and keys.
+// The generation providers of pg_rag.llm_providers, in fallback order, with their models, URLs and the
+// keys bound to those URLs (read now: call it when the requests are about to be sent).
 std::vector<ChatSettings> chat_providers();
 
 // Settings that shape answers: pg_rag.system_prompt (or the default), max_context_tokens, and a

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -111,6 +112,7 @@ struct Server::Impl {
     std::mutex mutex;
     std::map<std::string, int> counts;
     std::map<std::string, std::string> last_body;
+    std::map<std::string, std::string> last_auth;  // the credential headers of the last request
     std::set<std::string> seen_tokens;
     std::map<std::string, int> in_flight;
 
@@ -144,14 +146,19 @@ struct Server::Impl {
     }
 
     // Applies latency and the fault; returns true when it already answered.
-    bool inject(const Plan& plan, const std::string& endpoint, const std::string& body, httplib::Response& res) {
+    bool inject(const Plan& plan, const std::string& endpoint, const httplib::Request& req, httplib::Response& res) {
         count(endpoint);
         if (!plan.fault.empty()) count(plan.fault);
         if (!plan.tag.empty()) count(plan.tag);
         InFlight in_flight_guard(*this, plan.tag);
+        std::string credential;  // whatever key the client sent, in any of the providers' headers
+        for (const char* name : {"Authorization", "x-api-key", "x-goog-api-key"})
+            if (req.has_header(name))
+                credential += std::string(credential.empty() ? "" : " ") + name + ": " + req.get_header_value(name);
         {
             std::lock_guard<std::mutex> lock(mutex);
-            last_body[endpoint] = body;
+            last_body[endpoint] = req.body;
+            last_auth[endpoint] = credential.empty() ? "(no credential)" : credential;
         }
         for (int waited = 0; waited < plan.latency_ms && !stopping; waited += 5)
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -164,6 +171,18 @@ struct Server::Impl {
             return true;
         } else if (f == "500always" || (f.rfind("500once-", 0) == 0 && first_time(f))) {
             openai_error(res, 500, "The server had an error while processing your request.", "server_error");
+            return true;
+        } else if (f == "redirect") {
+            // Sends the client (and whatever key it carries) elsewhere on this server.
+            res.status = 307;
+            res.set_header("Location", "/tag/redirected" + req.path);
+            return true;
+        } else if (f == "echoauth") {
+            // Like a careless provider: the error names the key it got, bare, whatever its shape.
+            std::string key = req.get_header_value("Authorization");
+            if (key.rfind("Bearer ", 0) == 0) key = key.substr(7);
+            if (key.empty()) key = req.get_header_value("x-api-key") + req.get_header_value("x-goog-api-key");
+            openai_error(res, 401, "key " + key + " is not valid here", "invalid_request_error");
             return true;
         } else if (f == "malformed") {
             res.status = 200;
@@ -179,6 +198,8 @@ struct Server::Impl {
         for (const auto& t : texts) out.push_back(pgrag::local_embed(t, dims));
         if (plan.fault == "wrongcount" && !out.empty()) out.pop_back();
         if (plan.fault == "wrongdims" && out.size() > 1) out[1].pop_back();
+        if (plan.fault == "poison")  // every text gets the same vector: an attacker's server
+            for (auto& v : out) std::fill(v.begin(), v.end(), 0.5f);
         return out;
     }
 
@@ -199,7 +220,7 @@ struct Server::Impl {
     }
 
     void openai_embeddings(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
-        if (inject(plan, "openai", req.body, res)) return;
+        if (inject(plan, "openai", req, res)) return;
         if (plan.fault == "401" || !check_bearer(req, res)) {
             if (plan.fault == "401") openai_error(res, 401, "Incorrect API key provided: " + std::string(kOpenAiKey) + ".", "invalid_request_error");
             return;
@@ -226,7 +247,7 @@ struct Server::Impl {
     }
 
     void ollama_embed(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
-        if (inject(plan, "ollama", req.body, res)) return;
+        if (inject(plan, "ollama", req, res)) return;
         json body = json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.contains("model") || !body.contains("input"))
             return send_json(res, 400, {{"error", "invalid request: model and input are required"}});
@@ -243,7 +264,7 @@ struct Server::Impl {
 
     // OpenAI-compatible chat completions.
     void openai_chat(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
-        if (inject(plan, "openai-chat", req.body, res)) return;
+        if (inject(plan, "openai-chat", req, res)) return;
         if (!check_bearer(req, res)) return;
         json body = json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.contains("model") || !body.contains("messages") || !body["messages"].is_array())
@@ -273,7 +294,7 @@ struct Server::Impl {
     }
 
     void ollama_chat(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
-        if (inject(plan, "ollama-chat", req.body, res)) return;
+        if (inject(plan, "ollama-chat", req, res)) return;
         json body = json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.contains("model") || !body.contains("messages"))
             return send_json(res, 400, {{"error", "invalid request"}});
@@ -297,7 +318,7 @@ struct Server::Impl {
     }
 
     void anthropic_messages(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
-        if (inject(plan, "anthropic", req.body, res)) return;
+        if (inject(plan, "anthropic", req, res)) return;
         auto error = [&](int status, const std::string& type, const std::string& message) {
             send_json(res, status, {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
         };
@@ -332,7 +353,7 @@ struct Server::Impl {
     }
 
     void gemini_generate(const Plan& plan, const httplib::Request& req, httplib::Response& res, bool stream = false) {
-        if (inject(plan, "gemini-chat", req.body, res)) return;
+        if (inject(plan, "gemini-chat", req, res)) return;
         if (req.get_header_value("x-goog-api-key") != kGeminiKey)
             return send_json(res, 400, {{"error", {{"code", 400}, {"message", "API key not valid. Please pass a valid API key."},
                                                    {"status", "INVALID_ARGUMENT"}}}});
@@ -358,7 +379,7 @@ struct Server::Impl {
     }
 
     void gemini_batch(const Plan& plan, const std::string& model, const httplib::Request& req, httplib::Response& res) {
-        if (inject(plan, "gemini", req.body, res)) return;
+        if (inject(plan, "gemini", req, res)) return;
         auto google_error = [&](int status, const std::string& message, const std::string& code) {
             send_json(res, status, {{"error", {{"code", status}, {"message", message}, {"status", code}}}});
         };
@@ -400,6 +421,11 @@ Server::Server(int port) : impl_(new Impl) {
     s.http.Get(R"(/last/(.+))", [&s](const httplib::Request& req, httplib::Response& res) {
         std::lock_guard<std::mutex> lock(s.mutex);
         res.set_content(s.last_body[req.matches[1]] + "\n", "application/json");
+    });
+    s.http.Get(R"(/lastauth/(.+))", [&s](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        auto it = s.last_auth.find(req.matches[1]);
+        res.set_content((it == s.last_auth.end() ? std::string("(no request)") : it->second) + "\n", "text/plain");
     });
     s.http.Post(R"(/.*)", [&s](const httplib::Request& req, httplib::Response& res) {
         Plan plan = parse_plan(req.path);

@@ -9,13 +9,17 @@
 //   /fault/500always       always 500          /fault/401      401 with an error echoing the key
 //   /fault/hang            no answer for 20 s  /fault/malformed  200 with invalid JSON
 //   /fault/wrongcount      one embedding short /fault/wrongdims  second embedding one dimension short
+//   /fault/echoauth        401 whose message contains the key it received, bare (redaction tests)
+//   /fault/redirect        307 to /tag/redirected/<the same path> (clients must not follow it)
+//   /fault/poison          every text embeds to the same constant vector (cache poisoning tests)
 //   /latency/MS            answer after MS milliseconds
 //   /dims/N                embeddings of N dimensions (default 8; "dimensions" in the request wins)
 // Chat: OpenAI /v1/chat/completions, Ollama /api/chat, Anthropic /v1/messages, Gemini :generateContent.
 // The fake model answers "<provider> says: <first sentence of source [1]> [1]", or, asked to rewrite a
 // follow-up, "<follow-up> (about: <first user question>)".
 // GET /count/KEY returns how many requests arrived for KEY (an endpoint name such as "openai", or a
-// fault mode such as "500once-abc"); GET /last/ENDPOINT returns the last request body it received.
+// fault mode such as "500once-abc"); GET /last/ENDPOINT returns the last request body it received, and
+// GET /lastauth/ENDPOINT the credential headers of that request ("(no credential)" when none).
 #pragma once
 
 #include <memory>

@@ -251,7 +251,7 @@ TEST(ProvidersAgainstFake, MissingKeyIsAClearError) {
     s.api_key.clear();
     Failure f = embed_failure(s, texts(1));
     EXPECT_EQ(f.code, ErrorCode::InvalidParameterValue);
-    EXPECT_EQ(f.message, "pg_rag: no API key configured for provider openai");
+    EXPECT_EQ(f.message, "pg_rag: no API key configured for provider openai at " + base() + "/v1");
 }
 
 TEST(RetryDelay, RetryAfterWinsAndBackoffGrowsWithJitter) {

@@ -17,7 +17,7 @@ SELECT rag_answer('What is the capital of Mongolia?') ->> 'answer';
 SELECT jsonb_object_keys(rag_answer('How long do refunds take?', k => 1, mode => 'keyword')) ORDER BY 1;
 
 -- The answer cache: a repeat (normalised) is served without any provider; any change misses.
-SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:55480');
 SET pg_rag.llm_providers = 'openai';
 SET pg_rag.openai_chat_url = 'http://127.0.0.1:55480/tag/ans-cache/v1';
 SELECT rag_answer('How long does shipping take?') - 'latency_ms' - 'sources';

@@ -1,6 +1,6 @@
 -- rag_embed() through every remote provider against the fake provider on 127.0.0.1:55480, with
 -- failure injection. `\! curl .../count/KEY` shows how many requests the fake really received.
-SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:55480');
 SET pg_rag.embedding_provider = 'openai';
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/tag/sql-openai/v1';
 SET pg_rag.max_retries = 2;
@@ -52,21 +52,24 @@ SET pg_rag.embedding_url = 'http://127.0.0.1:55480/fault/wrongcount/v1';
 SELECT rag_embed(ARRAY['w1', 'w2', 'w3']);
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/fault/wrongdims/v1';
 SELECT rag_embed(ARRAY['d1', 'd2', 'd3']);
-SET pg_rag.embedding_url = 'http://127.0.0.1:1/v1';
+-- (Ollama, which needs no key: no key is bound to port 1.)
+SET pg_rag.embedding_provider = 'ollama';
+SET pg_rag.embedding_url = 'http://127.0.0.1:1';
 \set VERBOSITY sqlstate
 SELECT rag_embed('refused');
 \set VERBOSITY default
+SET pg_rag.embedding_provider = 'openai';
 SELECT count(*) AS stored_by_failures FROM rag_embedding_cache
  WHERE text_hash IN (SELECT sha256(convert_to(t, 'UTF8'))
                      FROM unnest(ARRAY['f401', 'f500', 'fmalformed', 'w1', 'w2', 'w3', 'd1', 'd2', 'd3', 'refused']) t);
 SELECT (SELECT count(*) FROM rag_embedding_cache) - n AS stored_by_the_two_recoveries FROM cache_before;
 -- A wrong key: the provider's message quotes it, the error never does.
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/v1';
-SET pg_rag.openai_api_key = 'sk-wrong-secret-999999';
+SELECT rag_set_provider_key('openai', 'sk-wrong-secret-999999', 'http://127.0.0.1:55480');
 SELECT rag_embed('wrong key');
-SET pg_rag.openai_api_key = '';
+SELECT rag_delete_provider_key('openai', 'http://127.0.0.1:55480');
 SELECT rag_embed('no key');
-SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:55480');
 
 -- A hanging provider is stopped by statement_timeout in about the timeout, and rolls back cleanly.
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/fault/hang/v1';
@@ -86,7 +89,8 @@ SET pg_rag.embedding_provider = 'gemini';
 SELECT rag_embed('gemini text') = rag_embed_local('gemini text', 8) AS gemini_ok;
 \! curl -s http://127.0.0.1:55480/last/gemini
 
--- Keys are secrets: a non-superuser can use the configured provider but never read or set the key.
+-- Keys are secrets: a non-superuser can use the configured provider but never read or set the key
+-- (keys are not settings at all: see provider_keys.sql).
 SET pg_rag.embedding_provider = 'openai';
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/v1';
 CREATE ROLE rag_reader;

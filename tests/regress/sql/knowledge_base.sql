@@ -9,7 +9,7 @@ SELECT seq, content, char_start, char_end, embedding_model, dims(embedding), tsv
 SELECT count(*) FILTER (WHERE c.embedding = rag_embed_local(c.content)) AS local_embeddings FROM rag_chunks c;
 
 -- Through a provider (the fake), counting what it receives.
-SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:55480');
 SET pg_rag.embedding_provider = 'openai';
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/tag/kb/v1';
 SET pg_rag.embedding_cache = off;   -- so that every embedding the provider is spared is spared by rag_ingest itself
@@ -83,7 +83,7 @@ SELECT count(*), min(source), max((metadata ->> 'source_id')::int) FROM rag_docu
 -- Through a provider, a bulk load embeds each batch of rows in one call: 3 requests for 25 rows.
 CREATE TABLE bulk_notes (id int PRIMARY KEY, body text);
 INSERT INTO bulk_notes SELECT i, 'Note ' || i || ': refunds and shipping, paragraph ' || i FROM generate_series(1, 25) i;
-SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:55480');
 SET pg_rag.embedding_provider = 'openai';
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/tag/bulk/v1';
 SELECT rag_ingest_table('bulk_notes', 'body', batch_size => 10);

@@ -17,7 +17,7 @@ SELECT d.source, d.title, c.content FROM rag_documents d JOIN rag_chunks c ON c.
  WHERE d.source LIKE 'table:public.posts:%' ORDER BY d.source;
 
 -- The provider down during a write: the write fails with the provider's error; nothing is lost.
-SET pg_rag.openai_api_key = 'sk-test-0123456789abcdef';
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:55480');
 SET pg_rag.embedding_provider = 'openai';
 SET pg_rag.embedding_url = 'http://127.0.0.1:55480/fault/500always/v1';
 SET pg_rag.max_retries = 0;
