@@ -69,7 +69,9 @@ std::string resolved_chat_model(const ChatSettings& s) {
     return s.model.empty() ? chat_codec(s.provider).default_model : s.model;
 }
 
-std::string resolved_chat_url(const ChatSettings& s) { return base(s); }
+std::string resolved_chat_url(const ChatSettings& s) {
+    return http::trim_slash(s.base_url.empty() ? chat_codec(s.provider).default_url : s.base_url);
+}
 
 bool is_chat_provider(const std::string& provider) {
     for (const auto& name : chat_provider_names())

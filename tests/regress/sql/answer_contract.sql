@@ -62,9 +62,9 @@ SELECT rag_answer_cache_key('How long do refunds take?') = rag_answer_cache_key(
        rag_answer_cache_key('q', 5, 'hybrid') = rag_answer_cache_key('q', 5, 'keyword') AS same_mode,
        rag_answer_cache_key('q', 5, 'hybrid', '{"a": 1}') = rag_answer_cache_key('q', 5, 'hybrid') AS same_filter;
 SELECT rag_answer_cache_key('q') AS before_key \gset
-SET pg_rag.openai_api_key = 'sk-rotated-0123456789';
+SELECT rag_set_provider_key('openai', 'sk-rotated-0123456789');
 SELECT rag_answer_cache_key('q') = :'before_key' AS same_after_a_key_change;
-RESET pg_rag.openai_api_key;
+SELECT rag_delete_provider_key('openai');
 -- A search setting shapes the sources, so it misses the cache (0.5.0 served the answer of the old ranking).
 TRUNCATE rag_answer_cache;
 SELECT rag_answer('How long do refunds take?') -> 'cached' AS cached;

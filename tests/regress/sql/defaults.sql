@@ -5,7 +5,7 @@ TRUNCATE rag_documents CASCADE;
 SELECT p.oid::regprocedure AS function, pg_get_function_arguments(p.oid) LIKE '%DEFAULT%' AS has_defaults
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_rag')
- ORDER BY p.proname, 1::text;
+ ORDER BY p.proname, p.oid::regprocedure::text;
 
 -- The embedding type: I/O, casts, operators and aggregates have no defaults beyond typmod -1.
 SELECT embedding_out(embedding_in('[1,2]', 0, -1)), embedding_typmod_in('{3}'), embedding_typmod_out(3);
@@ -105,14 +105,12 @@ RESET pg_rag.answer_cache;
 SELECT rag_setting('work_mem');
 SELECT rag_setting('pg_rag.nope');
 SELECT rag_setting(NULL) IS NULL AS strict;
--- A secret stays hidden from roles that may not see it.
-CREATE ROLE defaults_reader;
-SET pg_rag.openai_api_key = 'sk-secret-0123456789';
-SET ROLE defaults_reader;
+-- API keys are not settings (rag_set_provider_key keeps them), so no setting can reveal one.
 SELECT rag_setting('pg_rag.openai_api_key');
-RESET ROLE;
-RESET pg_rag.openai_api_key;
-DROP ROLE defaults_reader;
+-- Provider keys: base_url defaults to the provider's own URL.
+SELECT rag_set_provider_key('openai', 'sk-defaults-0123456789');
+SELECT provider, base_url FROM rag_provider_keys();
+SELECT rag_delete_provider_key('openai');
 
 DROP TABLE defaults_items;
 TRUNCATE rag_documents CASCADE;
