@@ -128,19 +128,28 @@ if __name__ == "__main__":
     mm = [(f"min-max alpha = {a}", (lambda a: lambda v, k: minmax(v, k, a))(a)) for a in (0.5, 0.3, 0.2, 0.15, 0.1, 0.05)]
     table(base + sweep + sweep_k + mm + [("**lexical policy (0.6.0)**", lexical_policy)])
 
-    # Semantic embedders, simulated: each relevant chunk of the vector side moves up by a random factor
-    # (its distance shrinks by strength * U(0, 1)), independently of the keyword side.
-    print("\nSimulated stronger vector sides (relevant chunks' similarity raised by strength x U(0,1)):\n")
+    # Semantic embedders, simulated: each relevant chunk of the vector side moves up (its similarity
+    # grows by strength x U(0, 1)), independently of the keyword side; with "paraphrased", 20% of the
+    # questions (at random) lose their relevant chunks from the keyword side, as when a question does
+    # not use the passage's words (what semantic models are for).
+    print("\nSimulated semantic embedders (nDCG@10 / hit@1, all questions):\n")
+    print("| vector side | keyword side | vector | keyword | RRF 1:1 (semantic policy) | lexical policy, if it were used |")
+    print("|---|---|---|---|---|---|")
     rng = random.Random(42)
-    for strength in (0.0, 0.1, 0.2, 0.3, 0.5):
-        sides = {}
-        for q in queries:
-            rel = qrels[q]
-            v = [(c, s + (strength * rng.random() if source_of[c] in rel else 0)) for c, s in rank_lists[q]["vector"]]
-            v.sort(key=lambda x: (-x[1], x[0]))
-            sides[q] = {"vector": v, "keyword": rank_lists[q]["keyword"]}
-        print(f"strength {strength}:")
-        table(base[:2] + [("RRF 1:1 (policy for semantic embedders)", lambda v, k: rrf(v, k)),
-                          ("lexical policy (w_v = 0.01), if it were used", lexical_policy)],
-              sides, halves=("all",))
-        print()
+    for paraphrased in (False, True):
+        for strength in (0.0, 0.2, 0.5, 1.0):
+            sides = {}
+            for q in queries:
+                rel = qrels[q]
+                v = [(c, s + (strength * rng.random() if source_of[c] in rel else 0)) for c, s in rank_lists[q]["vector"]]
+                v.sort(key=lambda x: (-x[1], x[0]))
+                k = rank_lists[q]["keyword"]
+                if paraphrased and rng.random() < 0.2:
+                    k = [(c, s) for c, s in k if source_of[c] not in rel]
+                sides[q] = {"vector": v, "keyword": k}
+            cells = []
+            for p in (vector_only, keyword_only, lambda v, k: rrf(v, k), lexical_policy):
+                n, _, h1 = evaluate(p, queries, sides)
+                cells.append(f"{n:.4f} / {h1:.4f}")
+            kind = "lexical (real)" if strength == 0 else f"strength {strength}"
+            print(f"| {kind} | {'20% paraphrased' if paraphrased else 'as is'} | " + " | ".join(cells) + " |")

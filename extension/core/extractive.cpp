@@ -1,5 +1,6 @@
-// The built-in extractive answerer: verbatim sentences of the sources that cover the question,
-// cited as [n]; no network, no invented text.
+// The built-in extractive answerer: verbatim units of the sources that cover the question (whole
+// sentences, list items, rows, or a record's key and value lines), cited as [n]; no network, no
+// invented text.
 #include "extractive.hpp"
 
 #include <algorithm>
@@ -182,8 +183,8 @@ std::vector<Unit> units_of(const std::string& content) {
             for (const auto& line : block) {
                 std::string t = trim(line);
                 std::string key = field_key(t);
-                if (key.empty() && !out.empty() && out.back().kind == Kind::Field) {
-                    out.back().text += " " + t;  // a value on several lines
+                if (key.empty()) {  // a value on several lines (the block starts with a field line)
+                    out.back().text += " " + t;
                     continue;
                 }
                 auto [it, added] = record_of.emplace(record_prefix(key), records);
@@ -354,7 +355,8 @@ void add_record(const std::vector<const Unit*>& lines, const Question& question,
 // The candidates of one source. A heading's matched words go to the first sentence under it, and a
 // question or a restatement of the question (no word of its own) to the sentence after it: they
 // point at the answer and are never the answer themselves.
-void add_candidates(const Source& src, const Question& question, size_t& order, std::vector<Candidate>& out) {
+// Returns the number of units of the source.
+size_t add_candidates(const Source& src, const Question& question, size_t& order, std::vector<Candidate>& out) {
     const std::set<std::string>& q = question.content;
     std::vector<Unit> units = units_of(src.content);
     std::set<std::string> headings[7], pending;
@@ -390,6 +392,7 @@ void add_candidates(const Source& src, const Question& question, size_t& order, 
         if (matched.empty()) continue;
         out.push_back({u.kind == Kind::Code ? -kCodePenalty : 0, 0, src.n, order++, u.text, matched});
     }
+    return units.size();
 }
 
 }  // namespace
@@ -407,10 +410,7 @@ Answer extractive_answer(const std::string& question_text, const std::vector<Sou
     Question question{word_sequence(question_text), qset};
     std::vector<Candidate> candidates;
     size_t order = 0, units = 0;
-    for (const auto& src : sources) {
-        add_candidates(src, question, order, candidates);
-        units += units_of(src.content).size();
-    }
+    for (const auto& src : sources) units += add_candidates(src, question, order, candidates);
     // Rarer question words (in fewer candidates) weigh more.
     std::map<std::string, int> freq;
     for (const auto& c : candidates)
