@@ -159,7 +159,7 @@ void split_sentences(const std::string& text, std::vector<Unit>& out) {
         if (end < text.size() && text[end] != ' ' && !nbsp) continue;
         size_t next = end + (nbsp ? 2 : 0);
         while (next < text.size() && text[next] == ' ') ++next;
-        if (next < text.size() && is_lower(text[next])) continue;
+        if (next < text.size() && (is_lower(text[next]) || text[next] == '[')) continue;  // "[n]" cites this one
         if (c == '.' && abbreviation_before(text, i)) continue;
         emit(end);
         i = end - 1;
@@ -381,8 +381,10 @@ size_t add_candidates(const Source& src, const Question& question, size_t& order
             for (int l = 1; l <= u.level; ++l) pending.insert(headings[l].begin(), headings[l].end());
             continue;
         }
-        if (!novel || asks(u.text) || quotes(u.text, question)) {
-            if (u.kind != Kind::Code) pending.insert(matched.begin(), matched.end());
+        bool question_only = !novel || asks(u.text);
+        if (question_only || quotes(u.text, question)) {
+            // A question points at what follows; a longer unit quoting it (an example) points nowhere.
+            if (question_only && u.kind != Kind::Code) pending.insert(matched.begin(), matched.end());
             continue;
         }
         if (u.kind == Kind::Sentence) matched.insert(pending.begin(), pending.end());

@@ -150,6 +150,13 @@ TEST(Extractive, TheQuestionsOwnTextIsNotItsAnswer) {
         source(1, "## How long do refunds take?\n\nFive business days after we receive it.\n")};
     EXPECT_EQ(pgrag::extractive_answer("How long do refunds take?", md).text,
               "Five business days after we receive it. [1]");
+    // A sentence quoting the question (an example of asking it) is not the answer either.
+    EXPECT_EQ(pgrag::extractive_answer("How long do refunds take?",
+                                       {source(1,
+                                               "Try asking \"How long do refunds take?\" in the demo. Refunds take "
+                                               "five days. [2]")})
+                  .text,
+              "Refunds take five days. [2] [1]");
     // Only the question, nothing after it: nothing answers.
     EXPECT_EQ(pgrag::extractive_answer("How long do refunds take?", {source(1, "How long do refunds take?")}).text,
               pgrag::kDontKnow);
