@@ -64,6 +64,7 @@ struct Unit {
     std::string text;
     int level = 0;    // heading level
     int record = -1;  // field lines of one record share it
+    int list = -1;    // one-sentence items of one list share it
 };
 
 std::string trim(const std::string& s) {
@@ -173,7 +174,7 @@ void split_sentences(const std::string& text, std::vector<Unit>& out) {
 std::vector<Unit> units_of(const std::string& content) {
     std::vector<Unit> out;
     std::vector<std::string> block;
-    int records = 0;
+    int records = 0, lists = 0;
     auto flush_block = [&]() {
         if (block.empty()) return;
         size_t fields = 0;
@@ -194,8 +195,11 @@ std::vector<Unit> units_of(const std::string& content) {
         } else {
             std::string paragraph;
             bool in_item = false;
+            int list = -1;
             auto flush_paragraph = [&]() {
+                size_t before = out.size();
                 split_sentences(paragraph, out);
+                if (in_item && out.size() == before + 1) out.back().list = list;
                 paragraph.clear();
                 in_item = false;
             };
@@ -206,18 +210,22 @@ std::vector<Unit> units_of(const std::string& content) {
                 int level = 0;
                 if (is_heading(t, &level)) {
                     flush_paragraph();
+                    list = -1;
                     out.push_back({Kind::Heading, trim(t.substr(static_cast<size_t>(level))), level});
                 } else if (is_table_row(t)) {
                     flush_paragraph();
+                    list = -1;
                     if (t.find_first_not_of("|-: ") != std::string::npos) out.push_back({Kind::Row, t});
                 } else if (size_t m = list_marker(t)) {
                     flush_paragraph();
+                    if (list < 0) list = lists++;
                     paragraph = t.substr(m);
                     in_item = true;
                 } else {
                     // An item continues on indented lines only; a title line (short, no final
                     // punctuation, a capital after it) is not wrapped into the next sentence.
                     if (in_item && block[i][0] != ' ' && block[i][0] != '\t') flush_paragraph();
+                    if (!in_item) list = -1;
                     bool title = paragraph.empty() && !in_item && i + 1 < block.size() && 3 * t.size() < 2 * widest &&
                                  t.size() < 60 && std::string(".,;:!?-(").find(t.back()) == std::string::npos &&
                                  !is_lower(trim(block[i + 1])[0]);
@@ -277,6 +285,9 @@ bool asks(const std::string& text) {
 }  // namespace
 
 namespace {
+
+// At most this many items of a list answer together.
+const size_t kMaxListItems = 8;
 
 // A line of code is an example rather than a statement: a sentence covering as much comes first.
 const double kCodePenalty = 0.05;
@@ -381,6 +392,7 @@ size_t add_candidates(const Source& src, const Question& question, size_t& order
             for (int l = 1; l <= u.level; ++l) pending.insert(headings[l].begin(), headings[l].end());
             continue;
         }
+        bool inherited_only = matched.empty() && !pending.empty();
         bool question_only = !novel || asks(u.text);
         if (question_only || quotes(u.text, question)) {
             // A question points at what follows; a longer unit quoting it (an example) points nowhere.
@@ -392,6 +404,15 @@ size_t add_candidates(const Source& src, const Question& question, size_t& order
         // A chunk may start inside a sentence (chunk overlap): that piece is not a whole sentence.
         if (i == 0 && u.kind == Kind::Sentence && is_lower(u.text[0])) continue;
         if (matched.empty()) continue;
+        if (u.list >= 0 && inherited_only) {  // the list under a heading that asks: its items together
+            std::string text = u.text;
+            size_t j = i + 1;
+            for (; j < units.size() && units[j].list == u.list && j - i < kMaxListItems; ++j)
+                text += "; " + units[j].text;
+            out.push_back({0, 0, src.n, order++, text, matched});
+            i = j - 1;
+            continue;
+        }
         out.push_back({u.kind == Kind::Code ? -kCodePenalty : 0, 0, src.n, order++, u.text, matched});
     }
     return units.size();

@@ -133,6 +133,9 @@ TEST(Extractive, KeepsListItemsHeadingsAndAbbreviationsApart) {
     EXPECT_EQ(a.text, "Refunds go to the card used for the purchase. [1]");
     auto b = pgrag::extractive_answer("Is a printout of the receipt fine?", sources);
     EXPECT_EQ(b.text, "The receipt, e.g. a printout [1]");
+    // The heading asks; the list under it answers, all of it.
+    EXPECT_EQ(pgrag::extractive_answer("What do I need?", sources).text,
+              "The receipt, e.g. a printout; The original packaging [1]");
 }
 
 TEST(Extractive, TheQuestionsOwnTextIsNotItsAnswer) {
@@ -306,7 +309,7 @@ TEST(Extractive, TenQuestionsOverEighteenDocuments) {
         {"How many days does delivery to Europe take?", {"days: 10|seven to ten days"}, {}},
         {"What is the default distance metric of vector search?", {"`cosine` by default"}, {}},
         {"What are the default BM25 parameters?", {"1.2", "0.75"}, {}},
-        {"What do I need for a return?", {"the receipt"}, {}},
+        {"What do I need for a return?", {"the receipt; the original packaging"}, {}},
         {"What does make test end with?", {"`pg_rag: N passed, M failed`"}, {}},
         {"What happens to the write when the embedding provider is down?",
          {"the write fails with the provider's error and rolls back"},
