@@ -269,6 +269,10 @@ ALTER TABLE rag_embedding_cache ADD PRIMARY KEY (provider, endpoint, model, dims
 
 -- == Search quality: hybrid fusion ===============================================================
 
+-- 0.6.0 answers differently (extractive units, hybrid fusion) under the same cache key (settings,
+-- model name, knowledge base version): drop the answers 0.5.0 cached so none of them is served again.
+DELETE FROM @extschema@.rag_answer_cache;
+
 -- (end of fusion section)
 
 

@@ -36,3 +36,9 @@ SELECT provider, count(*) AS questions,
        round(avg((SELECT max(squad_f1(answer, g)) FROM unnest(gold) g))::numeric, 4) AS f1,
        round(avg(CASE WHEN answer LIKE 'I don''t know%' THEN 1 ELSE 0 END)::numeric, 4) AS says_dont_know
 FROM answered GROUP BY provider;
+
+\if :{?out}
+\set answers_file :out '/answers.tsv'
+COPY (SELECT a.id, q.question, a.answer, array_to_string(a.gold, ' | ') FROM answered a JOIN qa q USING (id) ORDER BY 1)
+  TO :'answers_file';
+\endif

@@ -22,4 +22,6 @@ run -c "\\copy queries_raw FROM '$DATA/queries.jsonl' $json_copy"
 run -c "\\copy qrels FROM '$DATA/qrels/test.tsv' WITH (FORMAT csv, DELIMITER E'\\t', HEADER true)"
 [ -f "$DATA/qa.jsonl" ] && run -c "\\copy qa_raw FROM '$DATA/qa.jsonl' $json_copy"
 run -f bench/eval/retrieval.sql
-if [ -f "$DATA/qa.jsonl" ]; then run -f bench/eval/answers.sql; fi
+# PGRAG_EVAL_EXPORT=DIR also writes each query's rankings there (bench/eval/fusion.py reads them).
+if [ -n "${PGRAG_EVAL_EXPORT:-}" ]; then mkdir -p "$PGRAG_EVAL_EXPORT" && chmod 777 "$PGRAG_EVAL_EXPORT" && run -v out="$(cd "$PGRAG_EVAL_EXPORT" && pwd)" -f bench/eval/export.sql; fi
+if [ -f "$DATA/qa.jsonl" ]; then run ${PGRAG_EVAL_EXPORT:+-v out="$(cd "$PGRAG_EVAL_EXPORT" && pwd)"} -f bench/eval/answers.sql; fi

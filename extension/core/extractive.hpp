@@ -14,8 +14,12 @@ extern const char* const kExtractiveModel;
 // The sentence an extractive answer gives when the sources do not contain an answer.
 extern const char* const kDontKnow;
 
-// Picks the sentences of the sources that best answer the question (verbatim) and cites them as
-// [n]; answers kDontKnow when no sentence shares enough of the question's content words.
+// Picks the units of the sources that best answer the question and cites them as [n]: whole
+// sentences (hard-wrapped lines joined by a space), headings, list items, table rows and code lines
+// as found; for `key: value` records (the CSV and JSON extractors' output) the record's first line
+// and its answering lines, joined by "; ". A question in the sources (or a unit quoting the question)
+// is never the answer: its words go to what follows it. Answers kDontKnow when no unit covers enough
+// of the question's content words.
 Answer extractive_answer(const std::string& question, const std::vector<Source>& sources);
 
 // Combines a follow-up with the previous question's content words, for retrieval without an LLM.

@@ -7,7 +7,7 @@ namespace pgrag {
 
 size_t fusion_candidates(size_t k) { return std::max<size_t>(4 * k, 40); }
 
-// Reciprocal rank fusion: w_v / (rrf_k + vector_rank) + w_k / (rrf_k + keyword_rank).
+// Weighted reciprocal rank fusion (see FusionSettings for how the vector side is weighed).
 std::vector<FusedHit> fuse(const std::vector<RankedHit>& vector_hits, const std::vector<RankedHit>& keyword_hits,
                            const FusionSettings& settings, size_t k) {
     std::unordered_map<int64_t, size_t> slot;
@@ -21,7 +21,8 @@ std::vector<FusedHit> fuse(const std::vector<RankedHit>& vector_hits, const std:
             h.score += weight / (settings.rrf_k + static_cast<double>(r + 1));
         }
     };
-    add(vector_hits, true, settings.vector_weight);
+    double vector_weight = settings.vector_weight * (settings.lexical_embedder ? settings.lexical_vector_weight : 1.0);
+    add(vector_hits, true, vector_weight);
     add(keyword_hits, false, settings.keyword_weight);
     std::sort(all.begin(), all.end(), [](const FusedHit& a, const FusedHit& b) {
         return a.score != b.score ? a.score > b.score : a.id < b.id;

@@ -1,11 +1,11 @@
-// Prompt building, the extractive answerer, chat codecs and streaming against the fake provider.
+// Prompt building, chat codecs and streaming against the fake provider.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/answer.hpp"
-#include "core/extractive.hpp"
 #include "core/error.hpp"
+#include "core/extractive.hpp"
 #include "fake_provider.hpp"
 
 using pgrag::ChatSettings;
@@ -31,8 +31,9 @@ ChatSettings provider(const std::string& name) {
     s.provider = name;
     std::string base = "http://127.0.0.1:" + std::to_string(fake().port());
     s.base_url = name == "openai" ? base + "/v1" : base;
-    s.api_key = name == "openai" ? fake_provider::kOpenAiKey : name == "anthropic" ? fake_provider::kAnthropicKey
-                                                                                    : fake_provider::kGeminiKey;
+    s.api_key = name == "openai"      ? fake_provider::kOpenAiKey
+                : name == "anthropic" ? fake_provider::kAnthropicKey
+                                      : fake_provider::kGeminiKey;
     s.http.timeout_ms = 5000;
     return s;
 }
@@ -52,27 +53,17 @@ TEST(Answer, PromptNumbersSourcesWithinTheBudgetAndKeepsRecentHistory) {
     EXPECT_EQ(tight.messages.size(), 1u);
 }
 
-TEST(Answer, ExtractiveCitesVerbatimOrSaysItDoesNotKnow) {
-    auto sources = pgrag::build_prompt("q", {}, kb(), "", 3000).sources;
-    auto a = pgrag::extractive_answer("How long does shipping to Europe take?", sources);
-    EXPECT_EQ(a.text, "Shipping to Europe takes seven to ten days. [2]");
-    EXPECT_EQ(pgrag::extractive_answer("Can digital goods be refunded?", sources).text,
-              "Digital goods cannot be refunded. [1]");
-    EXPECT_EQ(pgrag::extractive_answer("Who painted the Mona Lisa?", sources).text, pgrag::kDontKnow);
-    EXPECT_EQ(pgrag::extractive_answer("the of and", sources).text, pgrag::kDontKnow);
-    EXPECT_EQ(pgrag::standalone_question_extractive("And for digital goods?", "How long do refunds take?"),
-              "And for digital goods? refund");
-}
-
 TEST(Answer, EveryProviderAnswersAndStreamsTheSameText) {
     auto prompt = pgrag::build_prompt("How long do refunds take?", {}, kb(), "", 3000);
     pgrag::http::Client client;
     for (const char* name : {"openai", "ollama", "anthropic", "gemini"}) {
         ChatSettings s = provider(name);
         pgrag::Answer whole = pgrag::generate(s, prompt, client, nullptr);
-        EXPECT_EQ(whole.text, std::string(name) + " says: Refunds are processed within five business days. [1]") << name;
+        EXPECT_EQ(whole.text, std::string(name) + " says: Refunds are processed within five business days. [1]")
+            << name;
         std::vector<std::string> pieces;
-        pgrag::Answer streamed = pgrag::generate_stream(s, prompt, client, nullptr, [&](const std::string& p) { pieces.push_back(p); });
+        pgrag::Answer streamed =
+            pgrag::generate_stream(s, prompt, client, nullptr, [&](const std::string& p) { pieces.push_back(p); });
         EXPECT_GT(pieces.size(), 3u) << name << ": not streamed piece by piece";
         std::string joined;
         for (const auto& p : pieces) joined += p;
@@ -97,7 +88,8 @@ TEST(Answer, StreamingErrorsCarryTheProviderMessage) {
     // A consumer that gives up (the HTTP client disconnected) stops the stream cleanly.
     s = provider("openai");
     try {
-        pgrag::generate_stream(s, prompt, client, nullptr, [](const std::string&) { throw std::runtime_error("client gone"); });
+        pgrag::generate_stream(s, prompt, client, nullptr,
+                               [](const std::string&) { throw std::runtime_error("client gone"); });
         FAIL();
     } catch (const std::runtime_error& e) {
         EXPECT_STREQ(e.what(), "client gone");
@@ -117,6 +109,7 @@ TEST(Answer, FallbackTriesProvidersInOrder) {
     auto a = pgrag::generate_with_fallback({broken, extractive}, prompt, client, nullptr, &failures);
     EXPECT_EQ(a.provider, "extractive");
     ASSERT_EQ(failures.size(), 1u);
-    EXPECT_EQ(failures[0], "openai: pg_rag: openai chat failed (500): The server had an error while processing your request.");
+    EXPECT_EQ(failures[0],
+              "openai: pg_rag: openai chat failed (500): The server had an error while processing your request.");
     EXPECT_THROW(pgrag::generate_with_fallback({broken}, prompt, client, nullptr, nullptr), pgrag::Error);
 }
