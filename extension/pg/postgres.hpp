@@ -23,6 +23,7 @@ extern "C" {
 #include "utils/tuplestore.h"
 #include "utils/jsonb.h"
 #include "catalog/namespace.h"
+#include "tsearch/ts_type.h"
 }
 
 // Postgres defines these as macros; they break the C++ standard library.
