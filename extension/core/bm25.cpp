@@ -39,7 +39,8 @@ std::vector<ScoredChunk> drain(TopHeap& heap) {
 }
 
 void offer(TopHeap& heap, size_t k, const ScoredChunk& c) {
-    if (heap.size() < k) heap.push(c);
+    if (heap.size() < k)
+        heap.push(c);
     else if (better(c.score, c.id, heap.top())) {
         heap.pop();
         heap.push(c);
@@ -247,8 +248,8 @@ std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms,
 }
 
 std::vector<ScoredChunk> Bm25Index::top_k_of(const std::vector<std::string>& terms,
-                                             const std::vector<int64_t>& candidates, size_t k,
-                                             const Bm25Params& params, const std::vector<int64_t>* owners,
+                                             const std::vector<int64_t>& candidates, size_t k, const Bm25Params& params,
+                                             const std::vector<int64_t>* owners,
                                              const std::function<void()>& check) const {
     if (k == 0) return {};
     std::vector<QueryTerm> q = resolve(terms, params);

@@ -60,9 +60,9 @@ class Bm25Index {
     struct Term {
         std::vector<uint32_t> slots;  // ascending
         std::vector<uint32_t> tfs;
-        uint32_t df = 0;        // live chunks containing the term
-        uint32_t max_tf = 0;    // over all postings, live or not: an upper bound
-        int32_t min_length = 0; // likewise
+        uint32_t df = 0;         // live chunks containing the term
+        uint32_t max_tf = 0;     // over all postings, live or not: an upper bound
+        int32_t min_length = 0;  // likewise
     };
     struct QueryTerm {
         const Term* term;

@@ -61,14 +61,14 @@ struct Neighbour {
 
 // Which rows a search may return: optional group, optional sorted list of allowed owners.
 struct RowFilter {
-    int group = -1;                          // -1: any
+    int group = -1;                                // -1: any
     const std::vector<int64_t>* owners = nullptr;  // sorted; nullptr: any
 };
 
 // The k rows nearest to query by metric, ordered by distance then id: exactly the rows and order of
 // ORDER BY emb <op> query, id LIMIT k (the distances are bit-identical to the SQL operators').
 // `check` is polled every few thousand rows and may throw to cancel.
-std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k, const RowFilter& filter,
-                               const std::function<void()>& check = nullptr);
+std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k,
+                               const RowFilter& filter, const std::function<void()>& check = nullptr);
 
 }  // namespace pgrag

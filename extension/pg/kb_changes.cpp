@@ -47,7 +47,8 @@ Datum int8_array(const std::vector<int64_t>& ids) {
     return pg_guard([&] {
         Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(1, ids.size())));
         for (size_t i = 0; i < ids.size(); ++i) items[i] = Int64GetDatum(ids[i]);
-        return PointerGetDatum(construct_array(items, static_cast<int>(ids.size()), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+        return PointerGetDatum(
+            construct_array(items, static_cast<int>(ids.size()), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     });
 }
 

@@ -12,13 +12,13 @@ namespace pgrag::pg {
 
 // What a copy knows about the state it mirrors.
 struct ChangeTracker {
-    std::string snapshot;               // pg_current_snapshot() it last caught up to; empty: not loaded
-    Oid user = InvalidOid;              // loaded with this role's privileges (another role reloads)
-    std::string own_xid;                // our transaction when own_touched was recorded
-    std::vector<int64_t> own_touched;   // chunks our (uncommitted) transaction changed: re-read once it ends
-    int64_t own_max_log_id = 0;         // newest log row of our transaction applied
-    int64_t own_log_rows = 0;           // how many of ours there were then (fewer now: a savepoint rolled back)
-    bool reload_after_own = false;      // our transaction truncated: reload once it ends or rolls back
+    std::string snapshot;              // pg_current_snapshot() it last caught up to; empty: not loaded
+    Oid user = InvalidOid;             // loaded with this role's privileges (another role reloads)
+    std::string own_xid;               // our transaction when own_touched was recorded
+    std::vector<int64_t> own_touched;  // chunks our (uncommitted) transaction changed: re-read once it ends
+    int64_t own_max_log_id = 0;        // newest log row of our transaction applied
+    int64_t own_log_rows = 0;          // how many of ours there were then (fewer now: a savepoint rolled back)
+    bool reload_after_own = false;     // our transaction truncated: reload once it ends or rolls back
 };
 
 // What a copy must do to reach the current snapshot: reload everything, or re-read these chunks

@@ -129,16 +129,19 @@ std::vector<ScoredChunk> sql_top_k(const ExtensionCatalog& cat, const std::vecto
                                    const std::string& query, bool web, size_t k, Datum filter) {
     const std::string& s = cat.schema_sql;
     std::string sql =
-        "WITH stats AS (SELECT count(*)::float8 AS n, greatest(coalesce(avg(token_count), 0)::float8, 1) AS avgdl FROM " +
+        "WITH stats AS (SELECT count(*)::float8 AS n, greatest(coalesce(avg(token_count), 0)::float8, 1) AS avgdl "
+        "FROM " +
         s + ".rag_chunks), df AS MATERIALIZED (SELECT t AS lexeme, (SELECT count(*) FROM " + s +
         ".rag_chunks c WHERE c.tsv @@ quote_literal(t)::tsquery) AS df FROM unnest($1::text[]) t), "
-        "candidates AS (SELECT c.id, c.document_id, c.tsv, c.token_count FROM " + s + ".rag_chunks c JOIN " + s +
-        ".rag_documents d ON d.id = c.document_id WHERE c.tsv @@ (CASE WHEN $2 THEN websearch_to_tsquery(" +
-        kConfig + ", $3) ELSE array_to_string(ARRAY(SELECT quote_literal(t) FROM unnest($1::text[]) t), ' | ')::tsquery END)"
+        "candidates AS (SELECT c.id, c.document_id, c.tsv, c.token_count FROM " +
+        s + ".rag_chunks c JOIN " + s +
+        ".rag_documents d ON d.id = c.document_id WHERE c.tsv @@ (CASE WHEN $2 THEN websearch_to_tsquery(" + kConfig +
+        ", $3) ELSE array_to_string(ARRAY(SELECT quote_literal(t) FROM unnest($1::text[]) t), ' | ')::tsquery END)"
         " AND ($4::jsonb IS NULL OR d.metadata @> $4)) "
         "SELECT cand.id, cand.document_id, sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * (u.tf * ($5 + 1)) / "
         "(u.tf + $5 * (1 - $6 + $6 * cand.token_count / stats.avgdl)))::float8 AS bm25 FROM candidates cand CROSS JOIN "
-        "stats CROSS JOIN LATERAL (SELECT x.lexeme, coalesce(array_length(x.positions, 1), 1) AS tf FROM unnest(cand.tsv) "
+        "stats CROSS JOIN LATERAL (SELECT x.lexeme, coalesce(array_length(x.positions, 1), 1) AS tf FROM "
+        "unnest(cand.tsv) "
         "x) u JOIN df ON df.lexeme = u.lexeme GROUP BY cand.id, cand.document_id ORDER BY bm25 DESC, cand.id LIMIT $7";
     Bm25Params p = params();
     std::vector<ScoredChunk> out;
@@ -152,8 +155,8 @@ std::vector<ScoredChunk> sql_top_k(const ExtensionCatalog& cat, const std::vecto
              {INT4OID, Int32GetDatum(static_cast<int32>(k))}},
             true, [&](const SqlRow& row) {
                 bool n;
-                out.push_back({DatumGetInt64(row.get(1, &n)), DatumGetInt64(row.get(2, &n)),
-                               DatumGetFloat8(row.get(3, &n))});
+                out.push_back(
+                    {DatumGetInt64(row.get(1, &n)), DatumGetInt64(row.get(2, &n)), DatumGetFloat8(row.get(3, &n))});
             });
     return out;
 }
@@ -212,11 +215,12 @@ std::vector<ScoredChunk> keyword_top_k(const ExtensionCatalog& cat, const std::s
     if (!web) return copy.index->top_k(terms, k, params(), allowed, throw_if_interrupted);
     // Web-search syntax: the candidates are what websearch_to_tsquery matches, scored by the same BM25.
     std::vector<int64_t> candidates;
-    run_sql("SELECT c.id FROM " + cat.schema_sql + ".rag_chunks c WHERE c.tsv @@ websearch_to_tsquery(" + kConfig + ", $1)",
-            {{TEXTOID, text_datum(query)}}, true, [&](const SqlRow& row) {
-                bool n;
-                candidates.push_back(DatumGetInt64(row.get(1, &n)));
-            });
+    run_sql(
+        "SELECT c.id FROM " + cat.schema_sql + ".rag_chunks c WHERE c.tsv @@ websearch_to_tsquery(" + kConfig + ", $1)",
+        {{TEXTOID, text_datum(query)}}, true, [&](const SqlRow& row) {
+            bool n;
+            candidates.push_back(DatumGetInt64(row.get(1, &n)));
+        });
     return copy.index->top_k_of(terms, candidates, k, params(), allowed, throw_if_interrupted);
 }
 
@@ -231,7 +235,8 @@ PGRAG_FUNCTION(rag_bm25) {
     if (PG_ARGISNULL(1)) throw Error(ErrorCode::NullValueNotAllowed, "rag_bm25: k must not be NULL");
     int k = PG_GETARG_INT32(1);
     if (k < 1 || k > 10000)
-        throw Error(ErrorCode::InvalidParameterValue, "rag_bm25: k must be between 1 and 10000, not " + std::to_string(k));
+        throw Error(ErrorCode::InvalidParameterValue,
+                    "rag_bm25: k must be between 1 and 10000, not " + std::to_string(k));
     Datum filter = PG_ARGISNULL(2) ? (Datum)0 : PG_GETARG_DATUM(2);
     ExtensionCatalog cat = extension_catalog(fcinfo);
     std::vector<ScoredChunk> found = keyword_top_k(cat, text_arg(fcinfo, 0), static_cast<size_t>(k), filter);
@@ -255,8 +260,8 @@ PGRAG_FUNCTION(rag_kb_stats) {
         chunks = static_cast<int64>(copy.index->chunks());
         average = copy.index->average_length();
     } else {
-        run_sql("SELECT count(*), coalesce(avg(token_count), 0)::float8 FROM " + cat.schema_sql + ".rag_chunks", {}, true,
-                [&](const SqlRow& row) {
+        run_sql("SELECT count(*), coalesce(avg(token_count), 0)::float8 FROM " + cat.schema_sql + ".rag_chunks", {},
+                true, [&](const SqlRow& row) {
                     bool n1, n2;
                     chunks = DatumGetInt64(row.get(1, &n1));
                     average = DatumGetFloat8(row.get(2, &n2));
@@ -264,7 +269,8 @@ PGRAG_FUNCTION(rag_kb_stats) {
     }
     return pg_guard([&] {
         TupleDesc desc;
-        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) elog(ERROR, "return type must be a row type");
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "return type must be a row type");
         desc = BlessTupleDesc(desc);
         Datum values[2] = {Int64GetDatum(chunks), Float8GetDatum(average)};
         bool nulls[2] = {false, false};

@@ -20,8 +20,9 @@ struct MetricName {
     const char* op;
 };
 // inner_product is the negated inner product, as the <#> operator (smaller is nearer).
-constexpr MetricName kMetrics[] = {
-    {"cosine", Metric::Cosine, "<=>"}, {"l2", Metric::L2, "<->"}, {"inner_product", Metric::NegativeInnerProduct, "<#>"}};
+constexpr MetricName kMetrics[] = {{"cosine", Metric::Cosine, "<=>"},
+                                   {"l2", Metric::L2, "<->"},
+                                   {"inner_product", Metric::NegativeInnerProduct, "<#>"}};
 
 enum class SearchMode { Vector, Keyword, Hybrid };
 
@@ -108,12 +109,15 @@ PGRAG_FUNCTION(rag_search_ranked) {
     bool by_embedding = !PG_ARGISNULL(1);
     if (!by_embedding && (!query || blank(*query)))
         throw Error(ErrorCode::InvalidParameterValue, "rag_search: the query is empty");
-    if (PG_ARGISNULL(2)) throw Error(ErrorCode::InvalidParameterValue, "rag_search: k must be between 1 and 1000, not NULL");
+    if (PG_ARGISNULL(2))
+        throw Error(ErrorCode::InvalidParameterValue, "rag_search: k must be between 1 and 1000, not NULL");
     int k = PG_GETARG_INT32(2);
     if (k < 1 || k > 1000)
-        throw Error(ErrorCode::InvalidParameterValue, "rag_search: k must be between 1 and 1000, not " + std::to_string(k));
-    if (PG_ARGISNULL(3)) throw Error(ErrorCode::InvalidParameterValue, "rag_search: unknown mode \"NULL\"", "",
-                                     "Valid modes are vector, keyword and hybrid.");
+        throw Error(ErrorCode::InvalidParameterValue,
+                    "rag_search: k must be between 1 and 1000, not " + std::to_string(k));
+    if (PG_ARGISNULL(3))
+        throw Error(ErrorCode::InvalidParameterValue, "rag_search: unknown mode \"NULL\"", "",
+                    "Valid modes are vector, keyword and hybrid.");
     SearchMode mode = mode_from(text_arg(fcinfo, 3));
     if (by_embedding) mode = SearchMode::Vector;
     Datum filter = PG_ARGISNULL(4) ? (Datum)0 : PG_GETARG_DATUM(4);
@@ -138,7 +142,8 @@ PGRAG_FUNCTION(rag_search_ranked) {
         for (size_t i = 0; i < near.size(); ++i)
             out.push_back({near[i].id, score_for(metric, near[i].distance), static_cast<int>(i + 1), 0});
     } else if (mode == SearchMode::Keyword) {
-        for (size_t i = 0; i < words.size(); ++i) out.push_back({words[i].id, words[i].score, 0, static_cast<int>(i + 1)});
+        for (size_t i = 0; i < words.size(); ++i)
+            out.push_back({words[i].id, words[i].score, 0, static_cast<int>(i + 1)});
     } else {
         std::vector<RankedHit> v, kw;
         for (const auto& n : near) v.push_back({n.id, n.distance});

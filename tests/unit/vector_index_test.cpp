@@ -30,7 +30,8 @@ TEST(VectorIndex, NearestEqualsBruteForceForEveryMetric) {
         std::vector<std::pair<double, int64_t>> expected;
         for (size_t i = 0; i < n; ++i)
             if (i % 2 == 1 && i % 3 != 1)
-                expected.push_back({pgrag::distance(metric, rows[i].data(), q.data(), d), static_cast<int64_t>(i) + 100});
+                expected.push_back(
+                    {pgrag::distance(metric, rows[i].data(), q.data(), d), static_cast<int64_t>(i) + 100});
         std::sort(expected.begin(), expected.end());
         ASSERT_EQ(got.size(), 25u);
         for (size_t i = 0; i < 25; ++i) {

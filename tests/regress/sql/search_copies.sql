@@ -93,9 +93,9 @@ SELECT copy, state FROM rag_search_copies() ORDER BY copy;
 SELECT m, rag_distance_operator(m) FROM unnest(ARRAY['cosine', 'l2', 'inner_product']) m;
 SELECT rag_distance_operator(NULL);
 SELECT rag_distance_operator('hamming');
-CREATE TABLE items (id int PRIMARY KEY, emb embedding(16));
-INSERT INTO items SELECT i, (SELECT array_agg(sin(i * 1.7 + j)::real) FROM generate_series(1, 16) j WHERE i > 0)::embedding
+CREATE TABLE copies_items (id int PRIMARY KEY, emb embedding(16));
+INSERT INTO copies_items SELECT i, (SELECT array_agg(sin(i * 1.7 + j)::real) FROM generate_series(1, 16) j WHERE i > 0)::embedding
   FROM generate_series(1, 300) i;
-SELECT (SELECT array_agg((row_data ->> 'id')::int) FROM rag_search_table('items', 'emb', (SELECT e FROM probe), 7, 'l2'))
-     = (SELECT array_agg(id) FROM (SELECT id FROM items ORDER BY emb <-> (SELECT e FROM probe) LIMIT 7) b) AS same_rows;
-DROP TABLE items;
+SELECT (SELECT array_agg((row_data ->> 'id')::int) FROM rag_search_table('copies_items', 'emb', (SELECT e FROM probe), 7, 'l2'))
+     = (SELECT array_agg(id) FROM (SELECT id FROM copies_items ORDER BY emb <-> (SELECT e FROM probe) LIMIT 7) b) AS same_rows;
+DROP TABLE copies_items;
