@@ -57,9 +57,15 @@ void Bm25Index::add(int64_t id, int64_t owner, int32_t length, const std::vector
     owners_.push_back(owner);
     lengths_.push_back(length);
     alive_.push_back(1);
+    std::string key;
     for (const TermCount& tc : terms) {
-        auto [it, inserted] = term_ids_.emplace(std::string(tc.lexeme), static_cast<uint32_t>(terms_.size()));
-        if (inserted) terms_.emplace_back();
+        // find before emplace: emplace allocates a node even when the lexeme is known (10x slower builds).
+        key.assign(tc.lexeme.data(), tc.lexeme.size());
+        auto it = term_ids_.find(key);
+        if (it == term_ids_.end()) {
+            it = term_ids_.emplace(key, static_cast<uint32_t>(terms_.size())).first;
+            terms_.emplace_back();
+        }
         Term& t = terms_[it->second];
         if (t.df == 0 && t.slots.empty()) t.min_length = length;
         t.slots.push_back(slot);
