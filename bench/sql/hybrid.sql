@@ -61,12 +61,13 @@ FROM results r, (SELECT ms FROM results WHERE what = 'rag_search vector top-10')
      (SELECT ms FROM results WHERE what = 'rag_search hybrid top-10') h,
      (SELECT ms FROM results WHERE what = 'full reload') fr;
 
--- Queries/s with 8 clients (pgbench, 30 s each; every client builds its copies in its first query).
+-- Queries/s with 8 clients (pgbench; every client builds its copies in its first query, so the
+-- progress lines after the first 30 s are the steady state).
 \echo
-\echo hybrid rag_search, 8 clients: new
-\! pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -c 8 -j 2 -T 30 -f bench/sql/pgbench_hybrid.sql bench 2>&1 | grep -E '^tps|failed'
+\echo hybrid rag_search, 8 clients: new (progress every 15 s)
+\! pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -c 8 -j 2 -T 90 -P 15 -f bench/sql/pgbench_hybrid.sql bench 2>&1 | grep -E '^tps|failed|^progress'
 \echo hybrid 0.5.0 (df materialized), 8 clients: old
-\! pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -c 8 -j 2 -T 30 -f bench/sql/pgbench_hybrid_old.sql bench 2>&1 | grep -E '^tps|failed'
+\! pgbench -h 127.0.0.1 -p $PGPORT -U postgres -n -c 8 -j 2 -T 60 -P 15 -f bench/sql/pgbench_hybrid_old.sql bench 2>&1 | grep -E '^tps|failed|^progress'
 
 -- Vector search queries/s during a steady ingest (one client inserting single chunks, one searching).
 \echo
