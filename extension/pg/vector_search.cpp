@@ -98,7 +98,8 @@ void load(const ExtensionCatalog& cat, size_t dims, double cap_mb) {
         copy.too_big = true;
         return;
     }
-    copy.matrix = std::make_unique<VectorMatrix>(dims, static_cast<size_t>(rows));
+    // Headroom: appending past capacity moves the whole matrix.
+    copy.matrix = std::make_unique<VectorMatrix>(dims, static_cast<size_t>(rows + rows / 8 + 1024));
     add_rows(select_rows(cat) + " ORDER BY id", {{INT4OID, Int32GetDatum(static_cast<int32>(dims))}});
 }
 
