@@ -99,7 +99,7 @@ CREATE FUNCTION rag_distance_operator(metric text DEFAULT NULL) RETURNS text
 -- Ranked retrieval behind rag_search: chunk ids with score and ranks, best first.
 CREATE FUNCTION rag_search_ranked(query text, query_embedding embedding, k integer, mode text, filter jsonb)
 RETURNS TABLE (chunk_id bigint, score double precision, vector_rank integer, keyword_rank integer)
-    AS 'MODULE_PATHNAME', 'rag_search_ranked' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+    AS 'MODULE_PATHNAME', 'rag_search_ranked' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;  -- embeds: a provider call
 
 -- Search the knowledge base by text: 'vector' (exact, the configured metric), 'keyword' (BM25) or
 -- 'hybrid' (both, fused: pg_rag.rrf_k, pg_rag.hybrid_vector_weight, pg_rag.hybrid_keyword_weight).
