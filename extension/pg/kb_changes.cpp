@@ -13,11 +13,14 @@ namespace {
 // $1 the last snapshot (NULL: none), $2 our newest applied log row, $3 our transaction then.
 // Rows of another transaction are new when the old snapshot did not see them (only those at or above
 // its xmin can be); ours are told apart by id, since a snapshot never lists its own transaction.
+// A snapshot older than the last one (a cursor opened earlier, an imported snapshot: something the
+// old one saw is not visible now) cannot be reached by applying rows: it reloads, as does a pruned log.
 const char* kCatchUpSql = R"(
 WITH s AS (SELECT pg_current_snapshot() AS now, $1::pg_snapshot AS old, pg_current_xact_id_if_assigned() AS me)
 SELECT s.now::text, s.me::text,
        s.old IS NULL OR h.pruned_before > pg_snapshot_xmin(s.old)
-         OR pg_snapshot_xmin(s.now) < pg_snapshot_xmin(s.old) OR pg_snapshot_xmax(s.now) < pg_snapshot_xmax(s.old),
+         OR pg_snapshot_xmin(s.now) < pg_snapshot_xmin(s.old) OR pg_snapshot_xmax(s.now) < pg_snapshot_xmax(s.old)
+         OR EXISTS (SELECT FROM pg_snapshot_xip(s.now) x WHERE pg_visible_in_snapshot(x, s.old)),
        o.ids, coalesce(o.truncated, false), m.ids, coalesce(m.truncated, false), coalesce(m.max_id, 0), m.older, m.total
 FROM s CROSS JOIN @@.rag_chunk_changes_horizon h
 CROSS JOIN LATERAL (
