@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "distance.hpp"
@@ -19,10 +20,17 @@ class VectorMatrix {
     VectorMatrix(const VectorMatrix&) = delete;
     VectorMatrix& operator=(const VectorMatrix&) = delete;
     size_t dims() const { return dims_; }
-    size_t rows() const { return ids_.size(); }
+    size_t rows() const { return ids_.size(); }  // including removed rows not yet compacted away
+    size_t live_rows() const { return row_of_.size(); }
 
     // Appends a row; `group` is a caller-defined tag (e.g. the embedding model) searches can select.
+    // Adding an id that is present does nothing.
     void add(int64_t id, int64_t owner, uint16_t group, const float* values);
+    // Removes a row by id (false when absent); removed rows are skipped, and compacted away once they
+    // outnumber the live ones.
+    bool remove(int64_t id);
+    bool contains(int64_t id) const { return row_of_.count(id) != 0; }
+    bool alive(size_t row) const { return alive_[row] != 0; }
 
     int64_t id(size_t row) const { return ids_[row]; }
     int64_t owner(size_t row) const { return owners_[row]; }
@@ -32,6 +40,7 @@ class VectorMatrix {
 
   private:
     void grow(size_t rows);
+    void compact();
 
     size_t dims_;
     float* values_ = nullptr;  // capacity_ rows, from mmap (or nullptr)
@@ -40,6 +49,8 @@ class VectorMatrix {
     std::vector<int64_t> owners_;
     std::vector<uint16_t> groups_;
     std::vector<double> norms_;
+    std::vector<uint8_t> alive_;
+    std::unordered_map<int64_t, size_t> row_of_;
 };
 
 struct Neighbour {
@@ -50,14 +61,14 @@ struct Neighbour {
 
 // Which rows a search may return: optional group, optional sorted list of allowed owners.
 struct RowFilter {
-    int group = -1;                          // -1: any
+    int group = -1;                                // -1: any
     const std::vector<int64_t>* owners = nullptr;  // sorted; nullptr: any
 };
 
 // The k rows nearest to query by metric, ordered by distance then id: exactly the rows and order of
 // ORDER BY emb <op> query, id LIMIT k (the distances are bit-identical to the SQL operators').
 // `check` is polled every few thousand rows and may throw to cancel.
-std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k, const RowFilter& filter,
-                               const std::function<void()>& check = nullptr);
+std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k,
+                               const RowFilter& filter, const std::function<void()>& check = nullptr);
 
 }  // namespace pgrag

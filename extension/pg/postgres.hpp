@@ -29,6 +29,7 @@ extern "C" {
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "utils/fmgroids.h"
+#include "tsearch/ts_type.h"
 }
 
 // Postgres defines these as macros; they break the C++ standard library.

@@ -109,7 +109,7 @@ SELECT rag_setting(NULL) IS NULL AS strict;
 SELECT rag_setting('pg_rag.openai_api_key');
 -- Provider keys: base_url defaults to the provider's own URL.
 SELECT rag_set_provider_key('openai', 'sk-defaults-0123456789');
-SELECT provider, base_url FROM rag_provider_keys();
+SELECT provider, base_url FROM rag_provider_keys() WHERE base_url LIKE 'https://%';
 SELECT rag_delete_provider_key('openai');
 
 DROP TABLE defaults_items;
