@@ -29,7 +29,8 @@ size_t cp_len(std::string_view text, size_t i) {
 
 class Chunker {
   public:
-    Chunker(std::string_view text, const ChunkOptions& o) : text_(text), max_(static_cast<size_t>(o.max_size)) {
+    Chunker(std::string_view text, const ChunkOptions& o, const InterruptCheck& check)
+        : text_(text), max_(static_cast<size_t>(o.max_size)), poll_(check) {
         overlap_ = o.overlap < 0 ? max_ / 5 : static_cast<size_t>(o.overlap);
         tokens_ = o.strategy == "tokens";
     }
@@ -43,9 +44,10 @@ class Chunker {
     static constexpr int kCharacterLevel = 4;
 
     // Where pieces start inside s at the given level (separators stay with the piece they end).
-    std::vector<size_t> cut_points(Span s, int level) const {
+    std::vector<size_t> cut_points(Span s, int level) {
         std::vector<size_t> cuts;
         for (size_t i = s.begin; i < s.end;) {
+            poll_.tick();
             unsigned char c = static_cast<unsigned char>(text_[i]);
             size_t next = i + 1;
             switch (level) {
@@ -96,7 +98,8 @@ class Chunker {
     }
 
     // Splits s into pieces of at most max (a single code point may exceed a token budget of 0: never).
-    void split(Span s, int level, std::vector<Span>& out) const {
+    void split(Span s, int level, std::vector<Span>& out) {
+        poll_.tick(s.end - s.begin + 1);
         if (measure(s) <= max_) {
             out.push_back(s);
             return;
@@ -118,17 +121,36 @@ class Chunker {
         split({start, s.end}, level + 1, out);
     }
 
-    // Cuts at code point boundaries into pieces no larger than max.
-    void hard_split(Span s, std::vector<Span>& out) const {
+    // Cuts at code point boundaries into pieces no larger than max. The size of the growing piece is
+    // kept as a running count equal to measure() of it (re-measuring each time was quadratic in max).
+    void hard_split(Span s, std::vector<Span>& out) {
         size_t start = s.begin;
         while (start < s.end) {
             size_t end = start;
             size_t taken = 0;
+            size_t size = 0, word = 0;  // measure({start, end}), and for tokens its trailing ASCII word's length
             while (end < s.end) {
+                poll_.tick();
                 size_t next = end + cp_len(text_, end);
-                if (taken > 0 && measure({start, next}) > max_) break;
+                unsigned char c = static_cast<unsigned char>(text_[end]);
+                size_t new_size, new_word = 0;
+                if (!tokens_) {
+                    new_size = size + !is_continuation(c);
+                } else if (is_ascii_word(c)) {
+                    new_word = word + 1;
+                    new_size = size - (word + 3) / 4 + (new_word + 3) / 4;
+                    if (next > end + 1) {  // stray continuation bytes (invalid UTF-8) end the word, count 1
+                        ++new_size;
+                        new_word = 0;
+                    }
+                } else {
+                    new_size = size + !is_space(c);
+                }
+                if (taken > 0 && new_size > max_) break;
                 end = next;
                 ++taken;
+                size = new_size;
+                word = new_word;
                 if (!tokens_ && taken == max_) break;
             }
             out.push_back({start, end});
@@ -146,6 +168,7 @@ class Chunker {
         size_t total = 0;
         size_t previous_end = pieces.empty() ? 0 : pieces.front().begin;
         for (const Span& p : pieces) {
+            poll_.tick(p.end - p.begin + 1);
             size_t size = measure({std::min(previous_end, p.begin), p.end});
             previous_end = p.end;
             if (!current.empty() && total + size > max_) {
@@ -169,18 +192,25 @@ class Chunker {
         if (s.begin == s.end) return;
         if (!spans_.empty() && spans_.back().begin == s.begin && spans_.back().end == s.end) return;
         spans_.push_back(s);
-        out.push_back({static_cast<int>(out.size()) + 1, std::string(text_.substr(s.begin, s.end - s.begin)), 0, 0, heading});
+        out.push_back(
+            {static_cast<int>(out.size()) + 1, std::string(text_.substr(s.begin, s.end - s.begin)), 0, 0, heading});
     }
 
-    // Fixed windows of max code points advancing by max - overlap.
+    // Fixed windows of max code points advancing by max - overlap (walked, not indexed: an offset
+    // per code point would take 8 bytes per input byte).
     void characters(std::vector<Chunk>& out) {
-        std::vector<size_t> starts;  // byte offset of every code point
-        for (size_t i = 0; i < text_.size(); i += cp_len(text_, i)) starts.push_back(i);
-        size_t n = starts.size(), step = max_ - overlap_;
-        for (size_t first = 0; first < n; first += step) {
-            size_t last = std::min(n, first + max_);
-            emit({starts[first], last == n ? text_.size() : starts[last]}, "", out);
-            if (last == n) break;
+        size_t step = max_ - overlap_;
+        auto advance = [&](size_t at, size_t count) {
+            for (size_t k = 0; k < count && at < text_.size(); ++k) {
+                poll_.tick();
+                at += cp_len(text_, at);
+            }
+            return at;
+        };
+        for (size_t first = 0; first < text_.size(); first = advance(first, step)) {
+            size_t last = advance(first, max_);
+            emit({first, last}, "", out);
+            if (last == text_.size()) break;
         }
     }
 
@@ -203,8 +233,10 @@ class Chunker {
         size_t start = 0;
         std::vector<Span> pieces;
         auto add = [&](Span s) {
-            if (measure(s) <= max_) pieces.push_back(s);
-            else split(s, 3, pieces);  // an over-long sentence: by words, then characters
+            if (measure(s) <= max_)
+                pieces.push_back(s);
+            else
+                split(s, 3, pieces);  // an over-long sentence: by words, then characters
         };
         for (size_t c : cuts) {
             add({start, c});
@@ -229,15 +261,18 @@ class Chunker {
         std::vector<std::pair<int, std::string>> path;  // (level, title)
         std::string heading;
         std::vector<Span> blocks;  // blocks of the current section
-        std::string fence;          // the open fence marker, if inside a code block
+        std::string fence;         // the open fence marker, if inside a code block
         size_t block_start = std::string_view::npos;
         bool block_is_code = false;
         auto close_block = [&](size_t end) {
             if (block_start != std::string_view::npos && end > block_start) {
                 Span b{block_start, end};
-                if (measure(b) <= max_) blocks.push_back(b);
-                else if (block_is_code) split(b, 1, blocks);  // an over-long code block: by lines, then characters
-                else split(b, 1, blocks);
+                if (measure(b) <= max_)
+                    blocks.push_back(b);
+                else if (block_is_code)
+                    split(b, 1, blocks);  // an over-long code block: by lines, then characters
+                else
+                    split(b, 1, blocks);
             }
             block_start = std::string_view::npos;
             block_is_code = false;
@@ -248,9 +283,11 @@ class Chunker {
             blocks.clear();
         };
         for (const Line& l : lines) {
+            poll_.tick(l.end - l.begin);
             std::string_view line = text_.substr(l.begin, l.end - l.begin);
             size_t indent = line.find_first_not_of(' ');
-            std::string_view body = indent == std::string_view::npos || indent > 3 ? std::string_view() : line.substr(indent);
+            std::string_view body =
+                indent == std::string_view::npos || indent > 3 ? std::string_view() : line.substr(indent);
             bool is_fence = body.rfind("```", 0) == 0 || body.rfind("~~~", 0) == 0;
             if (!fence.empty()) {  // inside a code block: only the closing fence matters
                 if (is_fence && body.rfind(fence, 0) == 0) {
@@ -292,13 +329,14 @@ class Chunker {
     }
 
     // Code point offsets of every emitted span, in one forward pass (starts and ends never decrease).
-    void fill_offsets(std::vector<Chunk>& out) const {
+    void fill_offsets(std::vector<Chunk>& out) {
         size_t byte = 0, cp = 0;
         auto advance = [&](size_t to) {
             if (to < byte) {  // not expected: spans are ordered; recount from the start
                 byte = 0;
                 cp = 0;
             }
+            poll_.tick(to - byte);
             for (; byte < to; ++byte)
                 if (!is_continuation(static_cast<unsigned char>(text_[byte]))) ++cp;
             return cp;
@@ -315,10 +353,14 @@ class Chunker {
 
     std::vector<Chunk> run(const std::string& strategy) {
         std::vector<Chunk> out;
-        if (strategy == "characters") characters(out);
-        else if (strategy == "recursive" || strategy == "tokens") recursive({0, text_.size()}, "", out);
-        else if (strategy == "sentences") sentences(out);
-        else if (strategy == "markdown") markdown(out);
+        if (strategy == "characters")
+            characters(out);
+        else if (strategy == "recursive" || strategy == "tokens")
+            recursive({0, text_.size()}, "", out);
+        else if (strategy == "sentences")
+            sentences(out);
+        else if (strategy == "markdown")
+            markdown(out);
         fill_offsets(out);
         return out;
     }
@@ -326,6 +368,7 @@ class Chunker {
   private:
     std::string_view text_;
     size_t max_;
+    Poller poll_;
     size_t overlap_ = 0;
     bool tokens_ = false;
     std::vector<Span> spans_;
@@ -356,20 +399,21 @@ size_t approximate_tokens(std::string_view text) {
     return tokens;
 }
 
-std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options) {
+std::vector<Chunk> chunk_text(std::string_view text, const ChunkOptions& options, const InterruptCheck& check) {
     static const char* const kStrategies[] = {"characters", "recursive", "sentences", "markdown", "tokens"};
     if (std::find_if(std::begin(kStrategies), std::end(kStrategies),
                      [&](const char* s) { return options.strategy == s; }) == std::end(kStrategies))
         throw Error(ErrorCode::InvalidParameterValue, "unknown chunking strategy \"" + options.strategy + "\"", "",
                     "Valid strategies are characters, recursive, sentences, markdown and tokens.");
     if (options.max_size < 1)
-        throw Error(ErrorCode::InvalidParameterValue, "max_chars must be at least 1, not " + std::to_string(options.max_size));
+        throw Error(ErrorCode::InvalidParameterValue,
+                    "max_chars must be at least 1, not " + std::to_string(options.max_size));
     int overlap = options.overlap < 0 ? options.max_size / 5 : options.overlap;
     if (overlap >= options.max_size)
         throw Error(ErrorCode::InvalidParameterValue, "overlap (" + std::to_string(overlap) +
                                                           ") must be smaller than max_chars (" +
                                                           std::to_string(options.max_size) + ")");
-    Chunker chunker(text, options);
+    Chunker chunker(text, options, check);
     return chunker.run(options.strategy);
 }
 
