@@ -61,8 +61,8 @@ std::string_view fold_plural(std::string_view w) {
 }
 
 // Splits a UTF-8 word into code points (as byte ranges) for character trigrams.
-std::vector<std::string_view> code_points(std::string_view w) {
-    std::vector<std::string_view> cps;
+void code_points(std::string_view w, std::vector<std::string_view>& cps) {
+    cps.clear();
     for (size_t i = 0; i < w.size();) {
         unsigned char c = static_cast<unsigned char>(w[i]);
         size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
@@ -70,7 +70,6 @@ std::vector<std::string_view> code_points(std::string_view w) {
         cps.push_back(w.substr(i, len));
         i += len;
     }
-    return cps;
 }
 
 // The four feature weights, by rank: a hash's group takes the smallest weight among its features.
@@ -110,7 +109,7 @@ void for_each_feature(std::string_view text, Poller& poll, Emit&& emit) {
         }
         previous.assign(folded);
         padded.assign("<").append(w).append(">");
-        pcs = code_points(padded);
+        code_points(padded, pcs);
         for (size_t k = 0; k + 3 <= pcs.size(); ++k) {
             std::string_view tri(pcs[k].data(),
                                  static_cast<size_t>(pcs[k + 2].data() + pcs[k + 2].size() - pcs[k].data()));
