@@ -47,9 +47,9 @@ class Chunker {
     // Where pieces start inside s at the given level (separators stay with the piece they end).
     // The next one from byte i on (i advances past it), or npos: streamed, never a vector of every
     // cut (8 bytes per word of the text).
-    size_t next_cut(Span s, int level, size_t& i) {
+    size_t next_cut(Span s, int level, size_t& at) {
+        size_t i = at;  // a local, so the hot loop keeps it in a register; polled per cut, not per byte
         while (i < s.end) {
-            poll_.tick();
             unsigned char c = static_cast<unsigned char>(text_[i]);
             size_t next = i + 1;
             size_t cut = std::string_view::npos;
@@ -60,29 +60,29 @@ class Chunker {
                         while (j < s.end && (text_[j] == ' ' || text_[j] == '\t' || text_[j] == '\r')) ++j;
                         if (j < s.end && text_[j] == '\n') {
                             while (j < s.end && is_space(static_cast<unsigned char>(text_[j]))) ++j;
-                            if (j < s.end) cut = (j);
+                            if (j < s.end) cut = j;
                             next = j;
                         }
                     }
                     break;
                 case 1:
-                    if (c == '\n' && i + 1 < s.end) cut = (i + 1);
+                    if (c == '\n' && i + 1 < s.end) cut = i + 1;
                     break;
                 case 2:
                     if ((c == '.' || c == '!' || c == '?') && i + 1 < s.end &&
                         is_space(static_cast<unsigned char>(text_[i + 1]))) {
                         size_t j = i + 1;
                         while (j < s.end && is_space(static_cast<unsigned char>(text_[j]))) ++j;
-                        if (j < s.end) cut = (j);
+                        if (j < s.end) cut = j;
                         next = j;
                     } else if (c == 0xE3 && i + 2 < s.end && static_cast<unsigned char>(text_[i + 1]) == 0x80 &&
                                static_cast<unsigned char>(text_[i + 2]) == 0x82) {  // 。
-                        if (i + 3 < s.end) cut = (i + 3);
+                        if (i + 3 < s.end) cut = i + 3;
                         next = i + 3;
                     } else if (c == 0xEF && i + 2 < s.end && static_cast<unsigned char>(text_[i + 1]) == 0xBC &&
                                (static_cast<unsigned char>(text_[i + 2]) == 0x81 ||
                                 static_cast<unsigned char>(text_[i + 2]) == 0x9F)) {  // ！ ？
-                        if (i + 3 < s.end) cut = (i + 3);
+                        if (i + 3 < s.end) cut = i + 3;
                         next = i + 3;
                     }
                     break;
@@ -90,20 +90,25 @@ class Chunker {
                     if (is_space(c)) {
                         size_t j = i + 1;
                         while (j < s.end && is_space(static_cast<unsigned char>(text_[j]))) ++j;
-                        if (j < s.end) cut = (j);
+                        if (j < s.end) cut = j;
                         next = j;
                     }
                     break;
             }
             i = std::max(next, i + 1);
-            if (cut != std::string_view::npos) return cut;
+            if (cut != std::string_view::npos) {
+                poll_.tick(i - at);
+                at = i;
+                return cut;
+            }
         }
+        poll_.tick(i - at);
+        at = i;
         return std::string_view::npos;
     }
 
     // Splits s into pieces of at most max (a single code point may exceed a token budget of 0: never).
     void split(Span s, int level, Merger& out) {
-        poll_.tick(s.end - s.begin + 1);
         if (measure(s) <= max_) {
             out.push(s);
             return;
@@ -166,7 +171,6 @@ class Chunker {
       public:
         Merger(Chunker& c, const std::string& heading, std::vector<Chunk>& out) : c_(c), heading_(heading), out_(out) {}
         void push(Span p) {
-            c_.poll_.tick(p.end - p.begin + 1);
             if (current_.empty() && !started_) previous_end_ = p.begin;
             started_ = true;
             size_t size = c_.measure({std::min(previous_end_, p.begin), p.end});
