@@ -1,6 +1,7 @@
 #include "extract.hpp"
 
 #include <libxml/HTMLparser.h>
+#include <libxml/encoding.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
@@ -204,17 +205,20 @@ void on_html_error(void* data, xmlErrorPtr e) {
 }
 
 std::string html_text(std::string_view content, const InterruptCheck& check) {
-    // UTF-8 unless the document says otherwise (a BOM or a declared charset, which libxml2 honours);
-    // libxml2 would otherwise guess Latin-1 for invalid bytes and turn them into mojibake.
+    // UTF-8 unless the document declares another charset, which libxml2 honours; libxml2 would
+    // otherwise guess Latin-1 for invalid bytes (and for charsets it does not know) and make mojibake.
     std::string charset = declared_charset(content);
-    bool utf16_bom = content.size() >= 2 &&
-                     ((content[0] == '\xFF' && content[1] == '\xFE') || (content[0] == '\xFE' && content[1] == '\xFF'));
-    bool utf8 = !utf16_bom && (charset.empty() || charset == "utf-8" || charset == "utf8");
+    bool utf8 = charset.empty() || charset == "utf-8" || charset == "utf8";
     if (utf8) {
         checked_text(content, "HTML");
-    } else if (!utf16_bom) {
+    } else {
         size_t nul = content.find('\0');
         if (nul != std::string_view::npos) corrupt("HTML", "NUL byte at offset " + std::to_string(nul));
+        xmlCharEncodingHandlerPtr handler = xmlFindCharEncodingHandler(charset.c_str());
+        if (!handler)
+            throw Error(ErrorCode::FeatureNotSupported,
+                        "could not extract text from HTML: unsupported charset \"" + charset + "\"");
+        xmlCharEncCloseFunc(handler);
     }
     if (content.size() > static_cast<size_t>(INT32_MAX)) too_big("HTML", "the document is larger than 2 GB");
     // HUGE lifts libxml2's nesting limit of 256 levels, which would otherwise end the parse there

@@ -178,6 +178,11 @@ TEST(Extract, HtmlBytesAreUtf8OrTheDeclaredCharset) {
                             "</head><body><p>\x93quoted\x94</p></body></html>",
                             "text/html"),
         "\xE2\x80\x9Cquoted\xE2\x80\x9D");
+    // A charset libxml2 does not know was read as Latin-1: now refused.
+    EXPECT_EQ(error_of("<meta charset=\"foo\"><p>caf\xE9</p>", "text/html"),
+              "could not extract text from HTML: unsupported charset \"foo\"");
+    EXPECT_EQ(code_of("<meta charset=\"foo\"><p>caf\xE9</p>", "text/html"), pgrag::ErrorCode::FeatureNotSupported);
+    EXPECT_EQ(pgrag::extract_text("<meta charset=\"shift_jis\"><p>\x82\xA0</p>", "text/html"), "\xE3\x81\x82");
     // A UTF-8 declaration does not excuse invalid bytes.
     EXPECT_EQ(code_of("<meta charset=utf-8><p>\xFF</p>", "text/html"), pgrag::ErrorCode::InvalidTextRepresentation);
     // Malformed markup is recovered from, keeping all the text.
