@@ -1,12 +1,15 @@
 # pg_rag — the two commands a new machine needs (as root on Debian 12):
 #   make run    install dependencies, build, install, start a local cluster with the extension
 #   make test   install dependencies, build, install, and run every test
-# Other targets: deps, build, install, stop, bench, bench-sql, eval, clean.
+# Other targets: deps, build, install, stop, bench, bench-sql, eval, fuzz, clean.
 
 BUILD ?= build
+BUILD_FUZZ ?= build-fuzz
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# make fuzz FUZZ_SECONDS=600 also runs every target that long, one after another.
+FUZZ_SECONDS ?=
 
-.PHONY: all deps build install test run stop bench bench-sql eval clean
+.PHONY: all deps build install test run stop bench bench-sql eval fuzz clean
 
 all: build
 
@@ -42,5 +45,11 @@ bench-sql: install
 eval: install
 	bash bench/eval/run.sh
 
+# libFuzzer targets (clang, ASan, UBSan) in their own build directory; see bench/README.md "Fuzzing".
+fuzz: deps
+	cmake -S tests/fuzz -B $(BUILD_FUZZ) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD_FUZZ) -j$(JOBS)
+	@if [ -n "$(FUZZ_SECONDS)" ]; then BUILD_FUZZ=$(BUILD_FUZZ) bash tests/fuzz/run.sh $(FUZZ_SECONDS); fi
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD_FUZZ)

@@ -9,6 +9,7 @@ PACKAGES=(
   libcurl4-openssl-dev libopenblas-dev nlohmann-json3-dev libcpp-httplib-dev
   libxml2-dev libpoppler-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev curl
+  clang libclang-rt-14-dev   # libFuzzer, ASan and UBSan runtimes for the fuzz targets (make fuzz)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, and the
-# PGXS build (it must build the same module as CMake). Prints one closing line: "N passed, M failed".
+# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the
+# PGXS build (it must build the same module as CMake), and a short run of each fuzz target.
+# Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
@@ -57,7 +58,23 @@ fi
 note "PGXS build agrees with CMake"
 if bash tests/check-pgxs.sh "$BUILD"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-# 4. Every example of the README runs as written after `make run`.
+# 4. A short run of every libFuzzer target (a few seconds each; the long runs are in bench/README.md).
+note "fuzz targets (short run)"
+if [ "${PGRAG_SKIP_FUZZ:-0}" = 1 ]; then
+  echo "skipped (PGRAG_SKIP_FUZZ=1)"
+elif make -s fuzz BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}" >"$BUILD/fuzz-build.log" 2>&1; then
+  BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}" bash tests/fuzz/run.sh "${PGRAG_FUZZ_SECONDS:-4}" | tee "$BUILD/fuzz.log"
+  fuzz_line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$BUILD/fuzz.log" | tail -1)
+  if [[ "$fuzz_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+  else
+    failed=$((failed + 1))
+  fi
+else
+  tail -20 "$BUILD/fuzz-build.log"; failed=$((failed + 1))
+fi
+
+# 5. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

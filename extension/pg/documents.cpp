@@ -11,7 +11,9 @@
 namespace pgrag::pg {
 namespace {
 
-std::string text_value(Datum d) { return pg_guard([&] { return std::string(text_to_cstring(DatumGetTextPP(d))); }); }
+std::string text_value(Datum d) {
+    return pg_guard([&] { return std::string(text_to_cstring(DatumGetTextPP(d))); });
+}
 
 std::string bytea_value(Datum d) {
     return pg_guard([&] {
@@ -35,8 +37,10 @@ PGRAG_FUNCTION(rag_chunk) {
         throw Error(ErrorCode::InvalidParameterValue, "overlap must not be negative");
     if (!PG_ARGISNULL(3)) options.strategy = text_value(PG_GETARG_DATUM(3));
     std::vector<Chunk> chunks;
-    if (!PG_ARGISNULL(0)) chunks = chunk_text(text_value(PG_GETARG_DATUM(0)), options);
-    else chunk_text("", options);  // still validate the options
+    if (!PG_ARGISNULL(0))
+        chunks = chunk_text(text_value(PG_GETARG_DATUM(0)), options, throw_if_interrupted);
+    else
+        chunk_text("", options);  // still validate the options
     pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const Chunk& c : chunks) {
@@ -60,10 +64,11 @@ PGRAG_FUNCTION(rag_extract_text) {
     std::string filename = PG_ARGISNULL(2) ? "" : text_value(PG_GETARG_DATUM(2));
     if (mime.empty()) mime = guess_mime(filename, content);
     if (mime.empty())
-        throw Error(ErrorCode::FeatureNotSupported,
-                    "could not determine the file type" + (filename.empty() ? std::string() : " of \"" + filename + "\""),
-                    "", "Pass mime => 'text/plain' (or another supported type).");
-    return text_datum(extract_text(content, mime));
+        throw Error(
+            ErrorCode::FeatureNotSupported,
+            "could not determine the file type" + (filename.empty() ? std::string() : " of \"" + filename + "\""), "",
+            "Pass mime => 'text/plain' (or another supported type).");
+    return text_datum(extract_text(content, mime, throw_if_interrupted));
 }
 
 // rag_guess_mime(filename text, content bytea) -> text, NULL when unknown.
@@ -82,7 +87,9 @@ PGRAG_FUNCTION(rag_guess_mime) {
 PGRAG_FUNCTION(rag_embedding_model) {
     EmbeddingSettings s = embedding_settings(nullptr, nullptr);
     std::string id = s.provider + ":" + resolved_embedding_model(s);
-    if (s.provider == "local") id += ":" + std::to_string(s.local_dims);
-    else if (s.dimensions > 0) id += ":" + std::to_string(s.dimensions);
+    if (s.provider == "local")
+        id += ":" + std::to_string(s.local_dims);
+    else if (s.dimensions > 0)
+        id += ":" + std::to_string(s.dimensions);
     return text_datum(id);
 }

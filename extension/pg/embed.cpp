@@ -125,7 +125,12 @@ std::vector<std::vector<float>> embed_remote(EmbeddingSettings s, const std::vec
 // Embeds texts (none NULL) with settings s: local in process, remote through the cache and the provider.
 std::vector<std::vector<float>> embed_all(FunctionCallInfo fcinfo, const EmbeddingSettings& s,
                                           const std::vector<std::string>& texts) {
-    if (s.provider == "local") return embed_texts(s, texts, backend_client(), interrupt_pending);
+    if (s.provider == "local") {  // in process: polled inside each text too, so a huge text can be cancelled
+        std::vector<std::vector<float>> out;
+        out.reserve(texts.size());
+        for (const auto& t : texts) out.push_back(local_embed(t, s.local_dims, throw_if_interrupted));
+        return out;
+    }
     if (!embedding_cache_enabled()) {
         auto out = embed_remote(s, texts);
         stats.texts_embedded += static_cast<int64>(texts.size());
@@ -236,7 +241,7 @@ PGRAG_FUNCTION(rag_embed_array) {
 PGRAG_FUNCTION(rag_embed_local) {
     std::string text = text_arg(fcinfo, 0);
     int dims = PG_GETARG_INT32(1);
-    return PointerGetDatum(embedding_from_floats(local_embed(text, dims)));
+    return PointerGetDatum(embedding_from_floats(local_embed(text, dims, throw_if_interrupted)));
 }
 
 // rag_embedding_stats(): this backend's provider requests, retries, texts embedded and cache use.
