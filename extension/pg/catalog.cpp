@@ -30,7 +30,11 @@ Oid relation_owner(const ExtensionCatalog& catalog, const char* relname) {
         ReleaseSysCache(tuple);
         return result;
     });
-    if (owner == InvalidOid) throw Error(ErrorCode::UndefinedObject, std::string("pg_rag: table ") + relname + " not found");
+    // Missing internal tables mean the extension's SQL is older than this library (a new pg_rag.so installed
+    // before ALTER EXTENSION ... UPDATE ran).
+    if (owner == InvalidOid)
+        throw Error(ErrorCode::UndefinedObject, std::string("pg_rag: table ") + relname + " not found", "",
+                    "The installed pg_rag library is newer than the extension: run ALTER EXTENSION pg_rag UPDATE.");
     return owner;
 }
 

@@ -79,6 +79,10 @@ SELECT count(*) > 0 AS found FROM rag_search_vector(rag_embed('apples'));
 SELECT count(*) > 0 AS found FROM rag_bm25('apples');
 SELECT count(*) > 0 AS found FROM rag_search('apples');
 SELECT count(*) > 0 AS found FROM rag_search(rag_embed('apples'));
+-- Search internals: the metric's operator, this backend's copies, ranked ids (every argument required).
+SELECT rag_distance_operator();
+SELECT copy, state FROM rag_search_copies() ORDER BY 1;
+SELECT count(*) > 0 AS found FROM rag_search_ranked('apples', NULL, 5, 'keyword', NULL);
 SELECT count(*) AS found FROM rag_search_table('defaults_items', 'emb', rag_embed('apples'));
 
 -- Answers (extractive: no network).
