@@ -18,9 +18,10 @@ std::string make_markdown(size_t target_bytes) {
         for (int sub = 0; sub < 4; ++sub) {
             md += "## Topic " + std::to_string(sub) + " of chapter " + std::to_string(section) + "\n\n";
             for (int p = 0; p < 3; ++p)
-                md += "Refunds are processed within five business days after the returned item arrives. "
-                      "Digital goods cannot be refunded once downloaded! Do we ship to Europe? Yes: seven to ten "
-                      "days, and express delivery costs extra. Café owners in Zürich get 東京 prices.\n\n";
+                md +=
+                    "Refunds are processed within five business days after the returned item arrives. "
+                    "Digital goods cannot be refunded once downloaded! Do we ship to Europe? Yes: seven to ten "
+                    "days, and express delivery costs extra. Café owners in Zürich get 東京 prices.\n\n";
             md += "- first item of the list\n- second item, a little longer than the first\n- third\n\n";
             md += "```sql\nSELECT * FROM rag_search('refunds', k => 5);\n\nSELECT rag_answer('How long?');\n```\n\n";
         }
@@ -42,8 +43,8 @@ int main() {
     auto start = std::chrono::steady_clock::now();
     size_t lines = 0;
     for (int r = 0; r < kRuns; ++r)
-        for (const char* p = text.data(); (p = static_cast<const char*>(std::memchr(p, '\n', text.data() + text.size() - p)));
-             ++p)
+        for (const char* p = text.data();
+             (p = static_cast<const char*>(std::memchr(p, '\n', text.data() + text.size() - p))); ++p)
             ++lines;
     double baseline = mb * kRuns / seconds(start);
     std::printf("chunking %.1f MB of Markdown (%zu lines), one core\n", mb, lines / kRuns);
@@ -58,7 +59,8 @@ int main() {
         start = std::chrono::steady_clock::now();
         for (int r = 0; r < kRuns; ++r) chunks = pgrag::chunk_text(text, o).size();
         double rate = mb * kRuns / seconds(start);
-        std::printf("  %-30s %8.1f MB/s  (%zu chunks, %.3f of the baseline)\n", strategy, rate, chunks, rate / baseline);
+        std::printf("  %-30s %8.1f MB/s  (%zu chunks, %.3f of the baseline)\n", strategy, rate, chunks,
+                    rate / baseline);
     }
     return 0;
 }

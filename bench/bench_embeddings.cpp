@@ -21,8 +21,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 std::vector<std::string> make_texts(size_t n) {
     std::vector<std::string> out;
     for (size_t i = 0; i < n; ++i)
-        out.push_back("Document " + std::to_string(i) +
-                      ": refunds are processed within five business days after the returned item arrives at the warehouse.");
+        out.push_back(
+            "Document " + std::to_string(i) +
+            ": refunds are processed within five business days after the returned item arrives at the warehouse.");
     return out;
 }
 

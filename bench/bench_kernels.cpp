@@ -19,7 +19,7 @@ using pgrag::Metric;
 
 namespace {
 
-constexpr size_t kPairs = 2;  // two pairs alternate: L1-resident, so this measures the kernel, not memory
+constexpr size_t kPairs = 2;          // two pairs alternate: L1-resident, so this measures the kernel, not memory
 constexpr size_t kManyRows = 100000;  // one-vs-many
 constexpr size_t kManyDim = 768;
 
@@ -33,20 +33,29 @@ std::vector<float> random_floats(size_t n, unsigned seed) {
 
 const char* metric_name(Metric m) {
     switch (m) {
-        case Metric::L2: return "l2";
-        case Metric::Cosine: return "cosine";
-        case Metric::InnerProduct: return "dot";
-        case Metric::L1: return "l1";
-        default: return "?";
+        case Metric::L2:
+            return "l2";
+        case Metric::Cosine:
+            return "cosine";
+        case Metric::InnerProduct:
+            return "dot";
+        case Metric::L1:
+            return "l1";
+        default:
+            return "?";
     }
 }
 
 float naive(Metric m, const float* a, const float* b, size_t n) {
     switch (m) {
-        case Metric::L2: return naive_l2(a, b, n);
-        case Metric::Cosine: return naive_cosine(a, b, n);
-        case Metric::L1: return naive_l1(a, b, n);
-        default: return naive_dot(a, b, n);
+        case Metric::L2:
+            return naive_l2(a, b, n);
+        case Metric::Cosine:
+            return naive_cosine(a, b, n);
+        case Metric::L1:
+            return naive_l1(a, b, n);
+        default:
+            return naive_dot(a, b, n);
     }
 }
 
@@ -60,9 +69,12 @@ void pair_benchmark(benchmark::State& state, Metric m, size_t dim, std::string i
     for (auto _ : state) {
         const float* x = a.data() + p * dim;
         const float* y = b.data() + p * dim;
-        if (ours) benchmark::DoNotOptimize(pgrag::distance(m, x, y, dim));
-        else if (impl == "naive") benchmark::DoNotOptimize(naive(m, x, y, dim));
-        else benchmark::DoNotOptimize(cblas_sdot(static_cast<int>(dim), x, 1, y, 1));
+        if (ours)
+            benchmark::DoNotOptimize(pgrag::distance(m, x, y, dim));
+        else if (impl == "naive")
+            benchmark::DoNotOptimize(naive(m, x, y, dim));
+        else
+            benchmark::DoNotOptimize(cblas_sdot(static_cast<int>(dim), x, 1, y, 1));
         p = (p + 1) % kPairs;
     }
     state.SetItemsProcessed(state.iterations());
@@ -160,7 +172,8 @@ int main(int argc, char** argv) {
             std::string base = std::string("pair/") + metric_name(m) + "/" + std::to_string(dim) + "/";
             for (const auto& path : our_paths())
                 print_ratio(reporter, base + path + " vs naive", base + path, base + "naive");
-            if (m == Metric::InnerProduct) print_ratio(reporter, base + best + " vs cblas_sdot", base + best, base + "openblas");
+            if (m == Metric::InnerProduct)
+                print_ratio(reporter, base + best + " vs cblas_sdot", base + best, base + "openblas");
         }
     for (const auto& path : our_paths()) {
         print_ratio(reporter, "one_vs_100k/dot/768/" + path + " vs cblas_sgemv", "one_vs_100k/dot/768/" + path,

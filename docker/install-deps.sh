@@ -10,6 +10,7 @@ PACKAGES=(
   libxml2-dev libpoppler-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev curl
   clang libclang-rt-14-dev   # libFuzzer, ASan and UBSan runtimes for the fuzz targets (make fuzz)
+  clang-format               # make test checks the C++ against .clang-format
 )
 
 missing=()

@@ -58,7 +58,11 @@ fi
 note "PGXS build agrees with CMake"
 if bash tests/check-pgxs.sh "$BUILD"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-# 4. A short run of every libFuzzer target (a few seconds each; the long runs are in bench/README.md).
+# 4. The C++ follows the checked-in .clang-format.
+note "clang-format"
+if bash tests/check-format.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+# 5. A short run of every libFuzzer target (a few seconds each; the long runs are in bench/README.md).
 note "fuzz targets (short run)"
 if [ "${PGRAG_SKIP_FUZZ:-0}" = 1 ]; then
   echo "skipped (PGRAG_SKIP_FUZZ=1)"
@@ -74,7 +78,7 @@ else
   tail -20 "$BUILD/fuzz-build.log"; failed=$((failed + 1))
 fi
 
-# 5. Every example of the README runs as written after `make run`.
+# 6. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

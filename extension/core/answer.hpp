@@ -72,7 +72,8 @@ http::Request chat_request(const ChatSettings& s, const Prompt& prompt);
 Answer parse_chat_response(const ChatSettings& s, const std::string& body);
 
 // Generates with one provider (extractive needs no network); throws the provider's error.
-Answer generate(const ChatSettings& s, const Prompt& prompt, http::Client& client, const http::InterruptCheck& interrupted);
+Answer generate(const ChatSettings& s, const Prompt& prompt, http::Client& client,
+                const http::InterruptCheck& interrupted);
 
 // Tries each provider in order until one answers; `failures` collects "provider: message" of those that
 // did not. Cancellation is never swallowed. Throws the last error when all fail.

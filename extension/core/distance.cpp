@@ -44,9 +44,12 @@ double cosine_from(double dot, double na, double nb) {
 
 bool isa_supported(Isa isa) {
     switch (isa) {
-        case Isa::Portable: return true;
-        case Isa::Avx2: return avx2_kernels() != nullptr && cpu_has_avx2();
-        case Isa::Avx512: return avx512_kernels() != nullptr && cpu_has_avx512();
+        case Isa::Portable:
+            return true;
+        case Isa::Avx2:
+            return avx2_kernels() != nullptr && cpu_has_avx2();
+        case Isa::Avx512:
+            return avx512_kernels() != nullptr && cpu_has_avx512();
     }
     return false;
 }
@@ -61,26 +64,34 @@ Isa active_isa() { return active_slot(); }
 
 void use_isa(Isa isa) {
     if (!isa_supported(isa))
-        throw Error(ErrorCode::InvalidParameterValue, std::string("this CPU does not support the ") + isa_name(isa) +
-                                                          " kernel path");
+        throw Error(ErrorCode::InvalidParameterValue,
+                    std::string("this CPU does not support the ") + isa_name(isa) + " kernel path");
     active_slot() = isa;
 }
 
 const char* isa_name(Isa isa) {
     switch (isa) {
-        case Isa::Portable: return "portable";
-        case Isa::Avx2: return "avx2";
-        case Isa::Avx512: return "avx512";
+        case Isa::Portable:
+            return "portable";
+        case Isa::Avx2:
+            return "avx2";
+        case Isa::Avx512:
+            return "avx512";
     }
     return "unknown";
 }
 
 bool parse_isa(const char* name, Isa* out) {
-    if (std::strcmp(name, "auto") == 0) *out = best_supported_isa();
-    else if (std::strcmp(name, "portable") == 0) *out = Isa::Portable;
-    else if (std::strcmp(name, "avx2") == 0) *out = Isa::Avx2;
-    else if (std::strcmp(name, "avx512") == 0) *out = Isa::Avx512;
-    else return false;
+    if (std::strcmp(name, "auto") == 0)
+        *out = best_supported_isa();
+    else if (std::strcmp(name, "portable") == 0)
+        *out = Isa::Portable;
+    else if (std::strcmp(name, "avx2") == 0)
+        *out = Isa::Avx2;
+    else if (std::strcmp(name, "avx512") == 0)
+        *out = Isa::Avx512;
+    else
+        return false;
     return true;
 }
 
@@ -88,9 +99,12 @@ const KernelTable& kernels_for(Isa isa) {
     if (!isa_supported(isa))
         throw Error(ErrorCode::InvalidParameterValue, std::string("kernel path not supported: ") + isa_name(isa));
     switch (isa) {
-        case Isa::Avx2: return *avx2_kernels();
-        case Isa::Avx512: return *avx512_kernels();
-        default: return portable_kernels();
+        case Isa::Avx2:
+            return *avx2_kernels();
+        case Isa::Avx512:
+            return *avx512_kernels();
+        default:
+            return portable_kernels();
     }
 }
 
@@ -99,10 +113,14 @@ const KernelTable& kernels() { return kernels_for(active_isa()); }
 double distance(Metric metric, const float* a, const float* b, size_t n) {
     const KernelTable& k = kernels();
     switch (metric) {
-        case Metric::L2: return std::sqrt(k.l2_squared(a, b, n));
-        case Metric::InnerProduct: return k.dot(a, b, n);
-        case Metric::NegativeInnerProduct: return -k.dot(a, b, n);
-        case Metric::L1: return k.l1(a, b, n);
+        case Metric::L2:
+            return std::sqrt(k.l2_squared(a, b, n));
+        case Metric::InnerProduct:
+            return k.dot(a, b, n);
+        case Metric::NegativeInnerProduct:
+            return -k.dot(a, b, n);
+        case Metric::L1:
+            return k.l1(a, b, n);
         case Metric::Cosine: {
             double dot, na, nb;
             k.dot_and_norms(a, b, n, &dot, &na, &nb);

@@ -27,7 +27,8 @@ double l2_squared(const float* a, const float* b, size_t n) {
 
 double l1(const float* a, const float* b, size_t n) {
     double lanes[kLanes] = {};
-    for (size_t i = 0; i < n; ++i) lanes[i % kLanes] += std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+    for (size_t i = 0; i < n; ++i)
+        lanes[i % kLanes] += std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
     return reduce_lanes(lanes, kLanes);
 }
 

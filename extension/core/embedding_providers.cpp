@@ -107,14 +107,16 @@ http::Request gemini_build(const EmbeddingSettings& s, const std::string& model,
         requests.push_back(one);
     }
     return http::json_post(base_url(s, embedding_codec("gemini")) + "/v1beta/" + name + ":batchEmbedContents",
-                           json{{"requests", requests}}.dump(), {s.api_key.empty() ? "" : "x-goog-api-key: " + s.api_key});
+                           json{{"requests", requests}}.dump(),
+                           {s.api_key.empty() ? "" : "x-goog-api-key: " + s.api_key});
 }
 
 std::vector<std::vector<float>> gemini_parse(const std::string& body) {
     json doc = parse_json(body);
     std::vector<std::vector<float>> out;
     for (const auto& e : array_field(doc, "embeddings")) {
-        if (!e.is_object() || !e.contains("values")) throw Error(ErrorCode::InvalidResponse, "embedding has no \"values\"");
+        if (!e.is_object() || !e.contains("values"))
+            throw Error(ErrorCode::InvalidResponse, "embedding has no \"values\"");
         out.push_back(floats_of(e["values"]));
     }
     return out;
@@ -172,8 +174,8 @@ std::string provider_error_message(const std::string& body) {
     json doc = json::parse(body, nullptr, false);
     if (!doc.is_discarded() && doc.is_object() && doc.contains("error")) {
         const json& e = doc["error"];
-        if (e.is_string()) return e.get<std::string>();                                    // Ollama
-        if (e.is_object() && e.contains("message") && e["message"].is_string())          // OpenAI, Gemini, Anthropic
+        if (e.is_string()) return e.get<std::string>();                          // Ollama
+        if (e.is_object() && e.contains("message") && e["message"].is_string())  // OpenAI, Gemini, Anthropic
             return e["message"].get<std::string>();
     }
     std::string text = body.substr(0, 200);
@@ -189,7 +191,8 @@ std::string redact_secrets(const std::string& text, const std::string& api_key) 
         for (size_t pos = 0; (pos = out.find(api_key, pos)) != std::string::npos; pos += 10)
             out.replace(pos, api_key.size(), "[redacted]");
     // Key-shaped tokens, whole or masked, as providers echo them ("sk-proj-abc***xyz", "AIza...").
-    static const std::regex kKeyShapes(R"((sk-[A-Za-z0-9_\-\*\.]{4,}|AIza[0-9A-Za-z_\-]{10,}|Bearer\s+[A-Za-z0-9_\-\.\*]+))");
+    static const std::regex kKeyShapes(
+        R"((sk-[A-Za-z0-9_\-\*\.]{4,}|AIza[0-9A-Za-z_\-]{10,}|Bearer\s+[A-Za-z0-9_\-\.\*]+))");
     return std::regex_replace(out, kKeyShapes, "[redacted]");
 }
 
@@ -204,7 +207,8 @@ void throw_provider_failure(const std::string& provider, const std::string& what
         throw Error(ErrorCode::ConnectionFailure, redact_secrets(prefix + ": " + response.transport_error, api_key));
     }
     std::string message = redact_secrets(provider_error_message(response.body), api_key);
-    std::string detail = response.attempts > 1 ? "Gave up after " + std::to_string(response.attempts) + " attempts." : "";
+    std::string detail =
+        response.attempts > 1 ? "Gave up after " + std::to_string(response.attempts) + " attempts." : "";
     throw Error(ErrorCode::ExternalRoutineException, prefix + " (" + std::to_string(response.status) + "): " + message,
                 detail);
 }
@@ -215,7 +219,8 @@ std::vector<std::vector<float>> embed_texts(const EmbeddingSettings& s, const st
         std::vector<std::vector<float>> out;
         out.reserve(texts.size());
         for (const auto& t : texts) {
-            if (interrupted && interrupted()) throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
+            if (interrupted && interrupted())
+                throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
             out.push_back(local_embed(t, s.local_dims));
         }
         return out;
@@ -233,7 +238,8 @@ std::vector<std::vector<float>> embed_texts(const EmbeddingSettings& s, const st
     size_t max_count = std::min(codec.max_batch_count, static_cast<size_t>(std::max(1, s.batch_size)));
     std::vector<size_t> starts = plan_batches(texts, max_count, codec.max_batch_bytes);
     std::vector<http::Request> requests;
-    for (size_t b = 0; b + 1 < starts.size(); ++b) requests.push_back(codec.build(s, model, texts, starts[b], starts[b + 1]));
+    for (size_t b = 0; b + 1 < starts.size(); ++b)
+        requests.push_back(codec.build(s, model, texts, starts[b], starts[b + 1]));
     std::vector<http::Response> responses = client.send_all(requests, s.http, interrupted);
 
     std::vector<std::vector<float>> out;
@@ -242,7 +248,8 @@ std::vector<std::vector<float>> embed_texts(const EmbeddingSettings& s, const st
     std::string who = s.provider + " model " + model;
     for (size_t b = 0; b < responses.size(); ++b) {
         const http::Response& r = responses[b];
-        if (r.status < 200 || r.status >= 300) throw_provider_failure(s.provider, "embeddings", r, s.api_key, s.http.timeout_ms);
+        if (r.status < 200 || r.status >= 300)
+            throw_provider_failure(s.provider, "embeddings", r, s.api_key, s.http.timeout_ms);
         std::vector<std::vector<float>> batch;
         try {
             batch = codec.parse(r.body);
@@ -259,9 +266,9 @@ std::vector<std::vector<float>> embed_texts(const EmbeddingSettings& s, const st
         for (auto& e : batch) {
             if (dims == 0) dims = e.size();
             if (e.size() != dims)
-                throw Error(ErrorCode::InvalidResponse,
-                            "pg_rag: " + s.provider + " embeddings returned " + std::to_string(e.size()) +
-                                " dimensions, expected " + std::to_string(dims) + " (" + who + ")");
+                throw Error(ErrorCode::InvalidResponse, "pg_rag: " + s.provider + " embeddings returned " +
+                                                            std::to_string(e.size()) + " dimensions, expected " +
+                                                            std::to_string(dims) + " (" + who + ")");
             for (float v : e)
                 if (!std::isfinite(v))
                     throw Error(ErrorCode::InvalidResponse,

@@ -63,7 +63,6 @@ std::string redact_secrets(const std::string& text, const std::string& api_key);
 
 // The error for a provider call that failed for good: "pg_rag: openai embeddings failed (401): ...".
 [[noreturn]] void throw_provider_failure(const std::string& provider, const std::string& what,
-                                         const http::Response& response, const std::string& api_key,
-                                         long timeout_ms);
+                                         const http::Response& response, const std::string& api_key, long timeout_ms);
 
 }  // namespace pgrag

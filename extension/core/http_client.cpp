@@ -236,8 +236,8 @@ bool is_retryable_status(long status) {
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504 || status == 529;
 }
 
-long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry, const Options& options,
-                    double jitter01) {
+long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry,
+                    const Options& options, double jitter01) {
     long delay = -1;
     char* end = nullptr;
     if (!retry_after_ms.empty()) {
@@ -366,7 +366,8 @@ std::vector<Response> Client::send_all(const std::vector<Request>& requests, con
     };
 
     while (!ready.empty() || !waiting.empty() || !active.empty()) {
-        if (interrupted && interrupted()) throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
+        if (interrupted && interrupted())
+            throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
         auto now = Clock::now();
         for (auto it = waiting.begin(); it != waiting.end();) {
             if (it->first <= now) {

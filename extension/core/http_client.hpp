@@ -21,7 +21,7 @@ struct Request {
 };
 
 struct Response {
-    long status = 0;              // 0 when no HTTP response arrived
+    long status = 0;  // 0 when no HTTP response arrived
     std::string body;
     std::string transport_error;  // set when the request failed below HTTP (refused, timeout, ...)
     bool timed_out = false;
@@ -29,12 +29,12 @@ struct Response {
 };
 
 struct Options {
-    long timeout_ms = 30000;           // whole request, per attempt
+    long timeout_ms = 30000;  // whole request, per attempt
     long connect_timeout_ms = 10000;
-    int max_retries = 3;               // retries after the first attempt
+    int max_retries = 3;  // retries after the first attempt
     int max_concurrency = 4;
-    long base_retry_delay_ms = 500;    // exponential backoff with jitter from here
-    long max_retry_delay_ms = 30000;   // cap, also for Retry-After
+    long base_retry_delay_ms = 500;   // exponential backoff with jitter from here
+    long max_retry_delay_ms = 30000;  // cap, also for Retry-After
     // Hosts requests may go to ("host" or "host:port", case-insensitive); empty: any host.
     std::vector<std::string> allowed_hosts;
 };
@@ -81,8 +81,8 @@ bool is_retryable_status(long status);
 
 // Delay before retry number `retry` (1-based): Retry-After (seconds or HTTP-date not supported) or
 // Retry-After-Ms when given, else base * 2^(retry-1) with full jitter; capped by max_retry_delay_ms.
-long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry, const Options& options,
-                    double jitter01);
+long retry_delay_ms(const std::string& retry_after, const std::string& retry_after_ms, int retry,
+                    const Options& options, double jitter01);
 
 class Client {
   public:

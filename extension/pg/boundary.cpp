@@ -25,21 +25,36 @@ void copy_text(char* dst, size_t size, const char* src) {
 
 int sqlstate_for(ErrorCode code) {
     switch (code) {
-        case ErrorCode::InvalidTextRepresentation: return ERRCODE_INVALID_TEXT_REPRESENTATION;
-        case ErrorCode::DataException: return ERRCODE_DATA_EXCEPTION;
-        case ErrorCode::InvalidParameterValue: return ERRCODE_INVALID_PARAMETER_VALUE;
-        case ErrorCode::NumericValueOutOfRange: return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
-        case ErrorCode::NullValueNotAllowed: return ERRCODE_NULL_VALUE_NOT_ALLOWED;
-        case ErrorCode::ArraySubscriptError: return ERRCODE_ARRAY_SUBSCRIPT_ERROR;
-        case ErrorCode::ProgramLimitExceeded: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-        case ErrorCode::FeatureNotSupported: return ERRCODE_FEATURE_NOT_SUPPORTED;
-        case ErrorCode::UndefinedObject: return ERRCODE_UNDEFINED_OBJECT;
-        case ErrorCode::QueryCanceled: return ERRCODE_QUERY_CANCELED;
-        case ErrorCode::ExternalRoutineException: return ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
-        case ErrorCode::ConnectionFailure: return ERRCODE_CONNECTION_FAILURE;
-        case ErrorCode::InvalidResponse: return ERRCODE_PROTOCOL_VIOLATION;
-        case ErrorCode::InternalError: return ERRCODE_INTERNAL_ERROR;
-        case ErrorCode::InsufficientPrivilege: return ERRCODE_INSUFFICIENT_PRIVILEGE;
+        case ErrorCode::InvalidTextRepresentation:
+            return ERRCODE_INVALID_TEXT_REPRESENTATION;
+        case ErrorCode::DataException:
+            return ERRCODE_DATA_EXCEPTION;
+        case ErrorCode::InvalidParameterValue:
+            return ERRCODE_INVALID_PARAMETER_VALUE;
+        case ErrorCode::NumericValueOutOfRange:
+            return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+        case ErrorCode::NullValueNotAllowed:
+            return ERRCODE_NULL_VALUE_NOT_ALLOWED;
+        case ErrorCode::ArraySubscriptError:
+            return ERRCODE_ARRAY_SUBSCRIPT_ERROR;
+        case ErrorCode::ProgramLimitExceeded:
+            return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+        case ErrorCode::FeatureNotSupported:
+            return ERRCODE_FEATURE_NOT_SUPPORTED;
+        case ErrorCode::UndefinedObject:
+            return ERRCODE_UNDEFINED_OBJECT;
+        case ErrorCode::QueryCanceled:
+            return ERRCODE_QUERY_CANCELED;
+        case ErrorCode::ExternalRoutineException:
+            return ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+        case ErrorCode::ConnectionFailure:
+            return ERRCODE_CONNECTION_FAILURE;
+        case ErrorCode::InvalidResponse:
+            return ERRCODE_PROTOCOL_VIOLATION;
+        case ErrorCode::InternalError:
+            return ERRCODE_INTERNAL_ERROR;
+        case ErrorCode::InsufficientPrivilege:
+            return ERRCODE_INSUFFICIENT_PRIVILEGE;
     }
     return ERRCODE_INTERNAL_ERROR;
 }
@@ -98,9 +113,7 @@ Datum call_guarded(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo)) {
     raise(failure);
 }
 
-bool interrupt_pending() {
-    return InterruptPending && (QueryCancelPending || ProcDiePending);
-}
+bool interrupt_pending() { return InterruptPending && (QueryCancelPending || ProcDiePending); }
 
 void throw_if_interrupted() {
     if (interrupt_pending()) throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");

@@ -51,10 +51,10 @@ void throw_if_interrupted();
 
 }  // namespace pgrag::pg
 
-#define PGRAG_FUNCTION(name)                                                                                  \
-    static Datum name##_body(FunctionCallInfo fcinfo);                                                      \
-    extern "C" {                                                                                             \
-    PG_FUNCTION_INFO_V1(name);                                                                               \
-    Datum name(PG_FUNCTION_ARGS) { return pgrag::pg::call_guarded(fcinfo, name##_body); }                     \
-    }                                                                                                        \
+#define PGRAG_FUNCTION(name)                                                              \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                    \
+    extern "C" {                                                                          \
+    PG_FUNCTION_INFO_V1(name);                                                            \
+    Datum name(PG_FUNCTION_ARGS) { return pgrag::pg::call_guarded(fcinfo, name##_body); } \
+    }                                                                                     \
     static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

@@ -11,8 +11,8 @@ ExtensionCatalog extension_catalog(FunctionCallInfo fcinfo) {
     pg_guard([&] {
         c.schema = get_func_namespace(fcinfo->flinfo->fn_oid);
         schema_name = quote_identifier(get_namespace_name(c.schema));
-        c.embedding_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"),
-                                           ObjectIdGetDatum(c.schema));
+        c.embedding_type =
+            GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"), ObjectIdGetDatum(c.schema));
         c.embedding_array_type = get_array_type(c.embedding_type);
     });
     if (c.embedding_type == InvalidOid) throw Error(ErrorCode::UndefinedObject, "pg_rag: type embedding not found");

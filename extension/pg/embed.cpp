@@ -1,8 +1,8 @@
 // rag_embed(): text to embeddings with the configured provider, through the embedding cache.
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
-#include <string>
 #include <vector>
 
 #include "../core/embedding_providers.hpp"
@@ -93,8 +93,8 @@ void cache_store(const ExtensionCatalog& cat, Oid owner, const CacheKey& key, co
     std::vector<Datum> items;
     for (const auto& e : embeddings) items.push_back(PointerGetDatum(embedding_from_floats(e)));
     Datum embedding_array = pg_guard([&] {
-        return PointerGetDatum(construct_array(items.data(), static_cast<int>(items.size()), cat.embedding_type, -1,
-                                               false, TYPALIGN_INT));
+        return PointerGetDatum(
+            construct_array(items.data(), static_cast<int>(items.size()), cat.embedding_type, -1, false, TYPALIGN_INT));
     });
     Datum provider = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.provider.c_str())); });
     Datum model = pg_guard([&] { return PointerGetDatum(cstring_to_text(key.model.c_str())); });
@@ -225,15 +225,16 @@ PGRAG_FUNCTION(rag_embed_array) {
             item_null[static_cast<size_t>(i)] = true;
             continue;
         }
-        items[static_cast<size_t>(i)] = PointerGetDatum(embedding_from_floats(out[static_cast<size_t>(position[static_cast<size_t>(i)])]));
+        items[static_cast<size_t>(i)] =
+            PointerGetDatum(embedding_from_floats(out[static_cast<size_t>(position[static_cast<size_t>(i)])]));
     }
     return pg_guard([&] {
         bool* null_flags = static_cast<bool*>(palloc(sizeof(bool) * items.size()));
         for (size_t i = 0; i < items.size(); ++i) null_flags[i] = item_null[i];
         int dims[1] = {count};
         int lbs[1] = {1};
-        return PointerGetDatum(construct_md_array(items.data(), null_flags, 1, dims, lbs, cat.embedding_type, -1, false,
-                                                  TYPALIGN_INT));
+        return PointerGetDatum(
+            construct_md_array(items.data(), null_flags, 1, dims, lbs, cat.embedding_type, -1, false, TYPALIGN_INT));
     });
 }
 
@@ -249,7 +250,8 @@ PGRAG_FUNCTION(rag_embedding_stats) {
     const http::Stats& h = backend_client().stats();
     return pg_guard([&] {
         TupleDesc desc;
-        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) elog(ERROR, "return type must be a row type");
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "return type must be a row type");
         desc = BlessTupleDesc(desc);
         Datum values[5] = {Int64GetDatum(static_cast<int64>(h.requests)), Int64GetDatum(static_cast<int64>(h.retries)),
                            Int64GetDatum(stats.texts_embedded), Int64GetDatum(stats.cache_hits),

@@ -40,7 +40,8 @@ Datum finish(FunctionCallInfo fcinfo, bool average) {
     Embedding* result = new_embedding(count - 1);
     for (int i = 1; i < count; ++i) {
         double v = average ? values[i] / values[0] : values[i];
-        if (std::fabs(v) > 3.402823466e+38) throw Error(ErrorCode::NumericValueOutOfRange, "value out of range: overflow");
+        if (std::fabs(v) > 3.402823466e+38)
+            throw Error(ErrorCode::NumericValueOutOfRange, "value out of range: overflow");
         result->x[i - 1] = static_cast<float>(v);
     }
     return PointerGetDatum(result);

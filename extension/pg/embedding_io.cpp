@@ -45,8 +45,7 @@ std::vector<float> floats_from_array(ArrayType* array) {
     if (ARR_HASNULL(array) && array_contains_nulls(array))
         throw Error(ErrorCode::NullValueNotAllowed, "array must not contain nulls");
     Oid element_type = ARR_ELEMTYPE(array);
-    if (element_type != INT4OID && element_type != FLOAT4OID && element_type != FLOAT8OID &&
-        element_type != NUMERICOID)
+    if (element_type != INT4OID && element_type != FLOAT4OID && element_type != FLOAT8OID && element_type != NUMERICOID)
         throw Error(ErrorCode::FeatureNotSupported, "unsupported array element type for embedding");
     Datum* elements = nullptr;
     int count = 0;
@@ -61,9 +60,15 @@ std::vector<float> floats_from_array(ArrayType* array) {
     for (int i = 0; i < count; ++i) {
         double v = 0;
         switch (element_type) {
-            case INT4OID: v = DatumGetInt32(elements[i]); break;
-            case FLOAT4OID: v = DatumGetFloat4(elements[i]); break;
-            case FLOAT8OID: v = DatumGetFloat8(elements[i]); break;
+            case INT4OID:
+                v = DatumGetInt32(elements[i]);
+                break;
+            case FLOAT4OID:
+                v = DatumGetFloat4(elements[i]);
+                break;
+            case FLOAT8OID:
+                v = DatumGetFloat8(elements[i]);
+                break;
             case NUMERICOID:
                 v = pg_guard([&] { return DatumGetFloat8(DirectFunctionCall1(numeric_float8, elements[i])); });
                 break;
@@ -80,9 +85,12 @@ Datum array_from_embedding(const Embedding* e, Oid element_type) {
     return pg_guard([&] {
         Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * static_cast<size_t>(e->dim)));
         for (int i = 0; i < e->dim; ++i) {
-            if (element_type == FLOAT4OID) elements[i] = Float4GetDatum(e->x[i]);
-            else if (element_type == FLOAT8OID) elements[i] = Float8GetDatum(e->x[i]);
-            else elements[i] = DirectFunctionCall1(float4_numeric, Float4GetDatum(e->x[i]));
+            if (element_type == FLOAT4OID)
+                elements[i] = Float4GetDatum(e->x[i]);
+            else if (element_type == FLOAT8OID)
+                elements[i] = Float8GetDatum(e->x[i]);
+            else
+                elements[i] = DirectFunctionCall1(float4_numeric, Float4GetDatum(e->x[i]));
         }
         int16 typlen;
         bool typbyval;
@@ -144,8 +152,8 @@ PGRAG_FUNCTION(embedding_recv) {
         unused = pq_getmsgint(buf, sizeof(int16));
     });
     if (dim < 1 || dim > kMaxEmbeddingDims)
-        throw Error(ErrorCode::InvalidTextRepresentation, "invalid embedding dimensions in binary input: " +
-                                                              std::to_string(dim));
+        throw Error(ErrorCode::InvalidTextRepresentation,
+                    "invalid embedding dimensions in binary input: " + std::to_string(dim));
     if (unused != 0) throw Error(ErrorCode::InvalidTextRepresentation, "invalid reserved field in binary input");
     std::vector<float> values(static_cast<size_t>(dim));
     pg_guard([&] {

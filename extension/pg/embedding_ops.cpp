@@ -38,8 +38,7 @@ Datum elementwise(FunctionCallInfo fcinfo, Op op) {
     Embedding* result = new_embedding(p.a->dim);
     for (int i = 0; i < p.a->dim; ++i) {
         result->x[i] = op(p.a->x[i], p.b->x[i]);
-        if (std::isinf(result->x[i]))
-            throw Error(ErrorCode::NumericValueOutOfRange, "value out of range: overflow");
+        if (std::isinf(result->x[i])) throw Error(ErrorCode::NumericValueOutOfRange, "value out of range: overflow");
     }
     return PointerGetDatum(result);
 }

@@ -54,10 +54,14 @@ const struct config_enum_entry kKernelOptions[] = {
 
 Isa isa_for(int option) {
     switch (option) {
-        case 1: return Isa::Portable;
-        case 2: return Isa::Avx2;
-        case 3: return Isa::Avx512;
-        default: return best_supported_isa();
+        case 1:
+            return Isa::Portable;
+        case 2:
+            return Isa::Avx2;
+        case 3:
+            return Isa::Avx512;
+        default:
+            return best_supported_isa();
     }
 }
 
@@ -281,8 +285,8 @@ void define_settings() {
                              &kernel_setting, 0, kKernelOptions, PGC_USERSET, 0, check_kernel, assign_kernel, nullptr);
     DefineCustomStringVariable("pg_rag.embedding_provider", "Embedding provider: local, openai, ollama or gemini.",
                                nullptr, &embedding_provider, "local", PGC_USERSET, 0, check_provider, nullptr, nullptr);
-    DefineCustomStringVariable("pg_rag.embedding_model", "Embedding model; empty means the provider's default.", nullptr,
-                               &embedding_model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.embedding_model", "Embedding model; empty means the provider's default.",
+                               nullptr, &embedding_model, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
     define_url("pg_rag.embedding_url", "Base URL of the embedding provider; empty means its default.", &embedding_url);
     DefineCustomIntVariable("pg_rag.embedding_dimensions",
                             "Dimensions to request from the provider; 0 means the model's own size.", nullptr,
@@ -314,18 +318,17 @@ void define_settings() {
                             nullptr, nullptr);
     DefineCustomRealVariable("pg_rag.bm25_k1", "BM25 term-frequency saturation (k1).", nullptr, &bm25_k1, 1.2, 0, 100,
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomRealVariable("pg_rag.bm25_b", "BM25 length normalisation (b).", nullptr, &bm25_b, 0.75, 0, 1, PGC_USERSET,
-                             0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable("pg_rag.bm25_b", "BM25 length normalisation (b).", nullptr, &bm25_b, 0.75, 0, 1,
+                             PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("pg_rag.rrf_k", "Reciprocal rank fusion constant of hybrid search.", nullptr, &rrf_k, 60, 1,
                             100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("pg_rag.hybrid_vector_weight", "Weight of the vector ranking in hybrid search.", nullptr,
                              &hybrid_vector_weight, 1.0, 0, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("pg_rag.hybrid_keyword_weight", "Weight of the keyword ranking in hybrid search.", nullptr,
                              &hybrid_keyword_weight, 1.0, 0, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomStringVariable("pg_rag.llm_providers",
-                               "Answer providers in fallback order: openai, ollama, anthropic, gemini, extractive.",
-                               nullptr, &llm_providers, "extractive", PGC_USERSET, 0, check_llm_providers, nullptr,
-                               nullptr);
+    DefineCustomStringVariable(
+        "pg_rag.llm_providers", "Answer providers in fallback order: openai, ollama, anthropic, gemini, extractive.",
+        nullptr, &llm_providers, "extractive", PGC_USERSET, 0, check_llm_providers, nullptr, nullptr);
     for (auto& c : chat_settings) {
         // Postgres copies a setting's name (its descriptions must be literals: they are kept by pointer).
         std::string name = std::string("pg_rag.") + c.name + "_chat_model";
@@ -393,7 +396,9 @@ std::vector<ChatSettings> chat_providers() {
     return out;
 }
 
-std::string system_prompt() { return system_prompt_setting && *system_prompt_setting ? system_prompt_setting : kDefaultSystemPrompt; }
+std::string system_prompt() {
+    return system_prompt_setting && *system_prompt_setting ? system_prompt_setting : kDefaultSystemPrompt;
+}
 
 int max_context_tokens() { return max_context_tokens_setting; }
 

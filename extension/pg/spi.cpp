@@ -26,7 +26,8 @@ uint64 run_sql(const std::string& sql, const std::vector<SqlArg>& args, bool rea
     });
     if (rc < 0) {
         pg_guard([&] { SPI_finish(); });
-        throw Error(ErrorCode::InternalError, "pg_rag: internal query failed: " + std::string(SPI_result_code_string(rc)));
+        throw Error(ErrorCode::InternalError,
+                    "pg_rag: internal query failed: " + std::string(SPI_result_code_string(rc)));
     }
     uint64 processed = SPI_processed;
     if (on_row && SPI_tuptable)
@@ -40,7 +41,8 @@ Datum text_array(const std::vector<std::string>& values) {
         Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(1, values.size())));
         for (size_t i = 0; i < values.size(); ++i)
             items[i] = PointerGetDatum(cstring_to_text_with_len(values[i].data(), static_cast<int>(values[i].size())));
-        return PointerGetDatum(construct_array(items, static_cast<int>(values.size()), TEXTOID, -1, false, TYPALIGN_INT));
+        return PointerGetDatum(
+            construct_array(items, static_cast<int>(values.size()), TEXTOID, -1, false, TYPALIGN_INT));
     });
 }
 

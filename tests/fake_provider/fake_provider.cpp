@@ -212,7 +212,8 @@ struct Server::Impl {
         std::string key = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : auth;
         if (key != kOpenAiKey) {
             // Like the real service, the message names the key it got; clients must redact it.
-            openai_error(res, 401, "Incorrect API key provided: " + key + ". You can find your API key at the dashboard.",
+            openai_error(res, 401,
+                         "Incorrect API key provided: " + key + ". You can find your API key at the dashboard.",
                          "invalid_request_error");
             return false;
         }
@@ -222,7 +223,9 @@ struct Server::Impl {
     void openai_embeddings(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
         if (inject(plan, "openai", req, res)) return;
         if (plan.fault == "401" || !check_bearer(req, res)) {
-            if (plan.fault == "401") openai_error(res, 401, "Incorrect API key provided: " + std::string(kOpenAiKey) + ".", "invalid_request_error");
+            if (plan.fault == "401")
+                openai_error(res, 401, "Incorrect API key provided: " + std::string(kOpenAiKey) + ".",
+                             "invalid_request_error");
             return;
         }
         json body = json::parse(req.body, nullptr, false);
@@ -230,7 +233,8 @@ struct Server::Impl {
             !body.contains("input"))
             return openai_error(res, 400, "We could not parse the JSON body of your request.", "invalid_request_error");
         std::vector<std::string> texts;
-        if (body["input"].is_string()) texts.push_back(body["input"]);
+        if (body["input"].is_string())
+            texts.push_back(body["input"]);
         else if (body["input"].is_array())
             for (const auto& t : body["input"]) {
                 if (!t.is_string()) return openai_error(res, 400, "'input' must be strings", "invalid_request_error");
@@ -242,8 +246,11 @@ struct Server::Impl {
         json data = json::array();
         for (size_t i = vectors.size(); i-- > 0;)  // reverse order on purpose: clients must sort by index
             data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vectors[i]}});
-        send_json(res, 200, {{"object", "list"}, {"data", data}, {"model", body["model"]},
-                             {"usage", {{"prompt_tokens", texts.size()}, {"total_tokens", texts.size()}}}});
+        send_json(res, 200,
+                  {{"object", "list"},
+                   {"data", data},
+                   {"model", body["model"]},
+                   {"usage", {{"prompt_tokens", texts.size()}, {"total_tokens", texts.size()}}}});
     }
 
     void ollama_embed(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
@@ -254,12 +261,17 @@ struct Server::Impl {
         if (body["model"] == "missing-model")
             return send_json(res, 404, {{"error", "model \"missing-model\" not found, try pulling it first"}});
         std::vector<std::string> texts;
-        if (body["input"].is_string()) texts.push_back(body["input"]);
+        if (body["input"].is_string())
+            texts.push_back(body["input"]);
         else
             for (const auto& t : body["input"]) texts.push_back(t);
         auto vectors = embeddings(plan, texts, plan.dims);
-        send_json(res, 200, {{"model", body["model"]}, {"embeddings", vectors}, {"total_duration", 1000},
-                             {"load_duration", 10}, {"prompt_eval_count", texts.size()}});
+        send_json(res, 200,
+                  {{"model", body["model"]},
+                   {"embeddings", vectors},
+                   {"total_duration", 1000},
+                   {"load_duration", 10},
+                   {"prompt_eval_count", texts.size()}});
     }
 
     // OpenAI-compatible chat completions.
@@ -267,30 +279,46 @@ struct Server::Impl {
         if (inject(plan, "openai-chat", req, res)) return;
         if (!check_bearer(req, res)) return;
         json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded() || !body.contains("model") || !body.contains("messages") || !body["messages"].is_array())
+        if (body.is_discarded() || !body.contains("model") || !body.contains("messages") ||
+            !body["messages"].is_array())
             return openai_error(res, 400, "'messages' is a required property", "invalid_request_error");
         std::string system;
         std::vector<std::string> turns;
         for (const auto& m : body["messages"]) {
-            if (m.value("role", "") == "system") system = m.value("content", "");
-            else turns.push_back(m.value("content", ""));
+            if (m.value("role", "") == "system")
+                system = m.value("content", "");
+            else
+                turns.push_back(m.value("content", ""));
         }
-        if (plan.fault == "emptychoices") return send_json(res, 200, {{"id", "x"}, {"object", "chat.completion"}, {"choices", json::array()}});
+        if (plan.fault == "emptychoices")
+            return send_json(res, 200, {{"id", "x"}, {"object", "chat.completion"}, {"choices", json::array()}});
         std::string reply = fake_reply("openai", system, turns);
         if (body.value("stream", false)) {
             std::vector<std::string> events;
             for (const auto& p : pieces_of(reply))
-                events.push_back("data: " + json{{"id", "c"}, {"object", "chat.completion.chunk"},
-                                                 {"choices", json::array({{{"index", 0}, {"delta", {{"content", p}}}}})}}.dump() + "\n\n");
-            events.push_back("data: " + json{{"id", "c"}, {"choices", json::array()},
-                                             {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}}}}.dump() + "\n\n");
+                events.push_back("data: " +
+                                 json{{"id", "c"},
+                                      {"object", "chat.completion.chunk"},
+                                      {"choices", json::array({{{"index", 0}, {"delta", {{"content", p}}}}})}}
+                                     .dump() +
+                                 "\n\n");
+            events.push_back("data: " +
+                             json{{"id", "c"},
+                                  {"choices", json::array()},
+                                  {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}}}}
+                                 .dump() +
+                             "\n\n");
             events.push_back("data: [DONE]\n\n");
             return stream_events(res, "text/event-stream", events);
         }
-        send_json(res, 200, {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"model", body["model"]},
-                             {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", reply}}},
-                                                       {"finish_reason", "stop"}}})},
-                             {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}, {"total_tokens", 110}}}});
+        send_json(res, 200,
+                  {{"id", "chatcmpl-fake"},
+                   {"object", "chat.completion"},
+                   {"model", body["model"]},
+                   {"choices", json::array({{{"index", 0},
+                                             {"message", {{"role", "assistant"}, {"content", reply}}},
+                                             {"finish_reason", "stop"}}})},
+                   {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}, {"total_tokens", 110}}}});
     }
 
     void ollama_chat(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
@@ -301,20 +329,35 @@ struct Server::Impl {
         std::string system;
         std::vector<std::string> turns;
         for (const auto& m : body["messages"]) {
-            if (m.value("role", "") == "system") system = m.value("content", "");
-            else turns.push_back(m.value("content", ""));
+            if (m.value("role", "") == "system")
+                system = m.value("content", "");
+            else
+                turns.push_back(m.value("content", ""));
         }
         if (body.value("stream", true)) {  // Ollama streams unless told not to
             std::vector<std::string> lines;
             for (const auto& p : pieces_of(fake_reply("ollama", system, turns)))
-                lines.push_back(json{{"model", body["model"]}, {"message", {{"role", "assistant"}, {"content", p}}}, {"done", false}}.dump() + "\n");
-            lines.push_back(json{{"model", body["model"]}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true},
-                                 {"prompt_eval_count", 90}, {"eval_count", 9}}.dump() + "\n");
+                lines.push_back(json{{"model", body["model"]},
+                                     {"message", {{"role", "assistant"}, {"content", p}}},
+                                     {"done", false}}
+                                    .dump() +
+                                "\n");
+            lines.push_back(json{{"model", body["model"]},
+                                 {"message", {{"role", "assistant"}, {"content", ""}}},
+                                 {"done", true},
+                                 {"prompt_eval_count", 90},
+                                 {"eval_count", 9}}
+                                .dump() +
+                            "\n");
             return stream_events(res, "application/x-ndjson", lines);
         }
-        send_json(res, 200, {{"model", body["model"]}, {"created_at", "2026-11-21T00:00:00Z"},
-                             {"message", {{"role", "assistant"}, {"content", fake_reply("ollama", system, turns)}}},
-                             {"done", true}, {"prompt_eval_count", 90}, {"eval_count", 9}});
+        send_json(res, 200,
+                  {{"model", body["model"]},
+                   {"created_at", "2026-11-21T00:00:00Z"},
+                   {"message", {{"role", "assistant"}, {"content", fake_reply("ollama", system, turns)}}},
+                   {"done", true},
+                   {"prompt_eval_count", 90},
+                   {"eval_count", 9}});
     }
 
     void anthropic_messages(const Plan& plan, const httplib::Request& req, httplib::Response& res) {
@@ -322,7 +365,8 @@ struct Server::Impl {
         auto error = [&](int status, const std::string& type, const std::string& message) {
             send_json(res, status, {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
         };
-        if (req.get_header_value("x-api-key") != kAnthropicKey) return error(401, "authentication_error", "invalid x-api-key");
+        if (req.get_header_value("x-api-key") != kAnthropicKey)
+            return error(401, "authentication_error", "invalid x-api-key");
         if (req.get_header_value("anthropic-version").empty())
             return error(400, "invalid_request_error", "anthropic-version: header is required");
         json body = json::parse(req.body, nullptr, false);
@@ -333,33 +377,51 @@ struct Server::Impl {
         for (const auto& m : body["messages"]) turns.push_back(m.value("content", ""));
         std::string reply = fake_reply("anthropic", body.value("system", ""), turns);
         if (body.value("stream", false)) {
-            auto event = [](const std::string& name, const json& data) { return "event: " + name + "\ndata: " + data.dump() + "\n\n"; };
+            auto event = [](const std::string& name, const json& data) {
+                return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+            };
             std::vector<std::string> events = {
-                event("message_start", {{"type", "message_start"}, {"message", {{"id", "msg_fake"}, {"usage", {{"input_tokens", 80}, {"output_tokens", 1}}}}}}),
-                event("content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", {{"type", "text"}, {"text", ""}}}}),
+                event("message_start",
+                      {{"type", "message_start"},
+                       {"message", {{"id", "msg_fake"}, {"usage", {{"input_tokens", 80}, {"output_tokens", 1}}}}}}),
+                event("content_block_start", {{"type", "content_block_start"},
+                                              {"index", 0},
+                                              {"content_block", {{"type", "text"}, {"text", ""}}}}),
                 "event: ping\ndata: {\"type\": \"ping\"}\n\n"};
             for (const auto& p : pieces_of(reply))
-                events.push_back(event("content_block_delta", {{"type", "content_block_delta"}, {"index", 0},
-                                                               {"delta", {{"type", "text_delta"}, {"text", p}}}}));
+                events.push_back(event(
+                    "content_block_delta",
+                    {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "text_delta"}, {"text", p}}}}));
             events.push_back(event("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
-            events.push_back(event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", "end_turn"}}},
+            events.push_back(event("message_delta", {{"type", "message_delta"},
+                                                     {"delta", {{"stop_reason", "end_turn"}}},
                                                      {"usage", {{"output_tokens", 8}}}}));
             events.push_back(event("message_stop", {{"type", "message_stop"}}));
             return stream_events(res, "text/event-stream", events);
         }
-        send_json(res, 200, {{"id", "msg_fake"}, {"type", "message"}, {"role", "assistant"}, {"model", body["model"]},
-                             {"content", json::array({{{"type", "text"}, {"text", reply}}})}, {"stop_reason", "end_turn"},
-                             {"usage", {{"input_tokens", 80}, {"output_tokens", 8}}}});
+        send_json(res, 200,
+                  {{"id", "msg_fake"},
+                   {"type", "message"},
+                   {"role", "assistant"},
+                   {"model", body["model"]},
+                   {"content", json::array({{{"type", "text"}, {"text", reply}}})},
+                   {"stop_reason", "end_turn"},
+                   {"usage", {{"input_tokens", 80}, {"output_tokens", 8}}}});
     }
 
     void gemini_generate(const Plan& plan, const httplib::Request& req, httplib::Response& res, bool stream = false) {
         if (inject(plan, "gemini-chat", req, res)) return;
         if (req.get_header_value("x-goog-api-key") != kGeminiKey)
-            return send_json(res, 400, {{"error", {{"code", 400}, {"message", "API key not valid. Please pass a valid API key."},
-                                                   {"status", "INVALID_ARGUMENT"}}}});
+            return send_json(res, 400,
+                             {{"error",
+                               {{"code", 400},
+                                {"message", "API key not valid. Please pass a valid API key."},
+                                {"status", "INVALID_ARGUMENT"}}}});
         json body = json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.contains("contents"))
-            return send_json(res, 400, {{"error", {{"code", 400}, {"message", "contents is required"}, {"status", "INVALID_ARGUMENT"}}}});
+            return send_json(
+                res, 400,
+                {{"error", {{"code", 400}, {"message", "contents is required"}, {"status", "INVALID_ARGUMENT"}}}});
         std::string system;
         if (body.contains("systemInstruction")) system = body["systemInstruction"]["parts"][0].value("text", "");
         std::vector<std::string> turns;
@@ -368,14 +430,27 @@ struct Server::Impl {
         if (stream) {
             std::vector<std::string> events;
             for (const auto& p : pieces_of(reply))
-                events.push_back("data: " + json{{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", p}}})}, {"role", "model"}}}}})}}.dump() + "\r\n\r\n");
-            events.push_back("data: " + json{{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", ""}}})}, {"role", "model"}}}, {"finishReason", "STOP"}}})},
-                                             {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}}}}.dump() + "\r\n\r\n");
+                events.push_back(
+                    "data: " +
+                    json{{"candidates",
+                          json::array({{{"content", {{"parts", json::array({{{"text", p}}})}, {"role", "model"}}}}})}}
+                        .dump() +
+                    "\r\n\r\n");
+            events.push_back(
+                "data: " +
+                json{{"candidates",
+                      json::array({{{"content", {{"parts", json::array({{{"text", ""}}})}, {"role", "model"}}},
+                                    {"finishReason", "STOP"}}})},
+                     {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}}}}
+                    .dump() +
+                "\r\n\r\n");
             return stream_events(res, "text/event-stream", events);
         }
-        send_json(res, 200, {{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", reply}}})}, {"role", "model"}}},
-                                                          {"finishReason", "STOP"}}})},
-                             {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}, {"totalTokenCount", 77}}}});
+        send_json(
+            res, 200,
+            {{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", reply}}})}, {"role", "model"}}},
+                                          {"finishReason", "STOP"}}})},
+             {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}, {"totalTokenCount", 77}}}});
     }
 
     void gemini_batch(const Plan& plan, const std::string& model, const httplib::Request& req, httplib::Response& res) {
@@ -439,14 +514,16 @@ Server::Server(int port) : impl_(new Impl) {
         if (plan.rest == "/api/chat") return s.ollama_chat(plan, req, res);
         if (plan.rest == "/v1/messages") return s.anthropic_messages(plan, req, res);
         if (std::regex_match(plan.rest, m, kGeminiChat)) return s.gemini_generate(plan, req, res);
-        if (std::regex_match(plan.rest, m, kGeminiStream)) return s.gemini_generate(plan, req, res, req.get_param_value("alt") == "sse");
+        if (std::regex_match(plan.rest, m, kGeminiStream))
+            return s.gemini_generate(plan, req, res, req.get_param_value("alt") == "sse");
         if (std::regex_match(plan.rest, m, kGemini)) return s.gemini_batch(plan, m[1], req, res);
         openai_error(res, 404, "Unknown path " + plan.rest, "invalid_request_error");
     });
     s.port = port == 0 ? s.http.bind_to_any_port("127.0.0.1") : (s.http.bind_to_port("127.0.0.1", port) ? port : -1);
     if (s.port <= 0) throw std::runtime_error("fake provider: cannot listen on port " + std::to_string(port));
     s.thread = std::thread([&s] { s.http.listen_after_bind(); });
-    while (!s.http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // 0.11.4 has no wait_until_ready
+    while (!s.http.is_running())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // 0.11.4 has no wait_until_ready
 }
 
 Server::~Server() { stop(); }

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
     fake_provider::Server server(port);
     std::printf("fake provider listening on 127.0.0.1:%d\n", server.port());
     std::fflush(stdout);
-    for (int i = 0; i < max_seconds * 10 && !stop_requested; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < max_seconds * 10 && !stop_requested; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     server.stop();
     return 0;
 }

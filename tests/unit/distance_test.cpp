@@ -34,10 +34,14 @@ Reference reference(Metric m, const std::vector<float>& a, const std::vector<flo
         l1 += std::fabs(x - y);
     }
     switch (m) {
-        case Metric::L2: return {std::sqrt(l2), std::sqrt(l2)};
-        case Metric::InnerProduct: return {dot, abs_dot};
-        case Metric::NegativeInnerProduct: return {-dot, abs_dot};
-        case Metric::L1: return {l1, l1};
+        case Metric::L2:
+            return {std::sqrt(l2), std::sqrt(l2)};
+        case Metric::InnerProduct:
+            return {dot, abs_dot};
+        case Metric::NegativeInnerProduct:
+            return {-dot, abs_dot};
+        case Metric::L1:
+            return {l1, l1};
         case Metric::Cosine: {
             long double s = dot / std::sqrt(na * nb);
             return {1 - s, 1 + abs_dot / std::sqrt(na * nb)};
@@ -139,7 +143,8 @@ TEST(KernelDispatch, AllPathsAndOneToManyAreBitIdentical) {
                 for (size_t i = 0; i < rows.size(); ++i) {
                     double pair = pgrag::distance(m, rows[i].data(), q.data(), n);
                     EXPECT_EQ(std::memcmp(&pair, &expected[i], sizeof pair), 0) << pgrag::isa_name(isa) << " n=" << n;
-                    EXPECT_EQ(std::memcmp(&many[i], &expected[i], sizeof pair), 0) << pgrag::isa_name(isa) << " n=" << n;
+                    EXPECT_EQ(std::memcmp(&many[i], &expected[i], sizeof pair), 0)
+                        << pgrag::isa_name(isa) << " n=" << n;
                 }
             }
         }

@@ -74,7 +74,8 @@ TEST(Codecs, OpenAiRequestMatchesTheDocumentedShape) {
     EXPECT_EQ(body["model"], "text-embedding-3-small");
     EXPECT_EQ(body["input"], json::array({"b", "c"}));
     EXPECT_EQ(body["dimensions"], 256);
-    EXPECT_NE(std::find(r.headers.begin(), r.headers.end(), std::string("Authorization: Bearer ") + fake_provider::kOpenAiKey),
+    EXPECT_NE(std::find(r.headers.begin(), r.headers.end(),
+                        std::string("Authorization: Bearer ") + fake_provider::kOpenAiKey),
               r.headers.end());
 }
 
@@ -83,8 +84,9 @@ TEST(Codecs, OpenAiResponseIsOrderedByIndex) {
         R"({"data":[{"index":1,"embedding":[2,2]},{"index":0,"embedding":[1,1]}]})");
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[0], (std::vector<float>{1, 1}));
-    EXPECT_THROW(pgrag::embedding_codec("openai").parse(R"({"data":[{"index":0,"embedding":[1]},{"index":0,"embedding":[1]}]})"),
-                 pgrag::Error);
+    EXPECT_THROW(
+        pgrag::embedding_codec("openai").parse(R"({"data":[{"index":0,"embedding":[1]},{"index":0,"embedding":[1]}]})"),
+        pgrag::Error);
     EXPECT_THROW(pgrag::embedding_codec("openai").parse("{not json"), pgrag::Error);
 }
 
@@ -97,7 +99,8 @@ TEST(Codecs, OllamaAndGeminiShapes) {
     json gb = json::parse(g.body);
     EXPECT_EQ(gb["requests"][0]["model"], "models/text-embedding-004");
     EXPECT_EQ(gb["requests"][0]["content"]["parts"][0]["text"], "hi");
-    EXPECT_EQ(pgrag::embedding_codec("gemini").parse(R"({"embeddings":[{"values":[1,2]}]})")[0], (std::vector<float>{1, 2}));
+    EXPECT_EQ(pgrag::embedding_codec("gemini").parse(R"({"embeddings":[{"values":[1,2]}]})")[0],
+              (std::vector<float>{1, 2}));
     s.provider = "ollama";
     auto o = pgrag::embedding_codec("ollama").build(s, "nomic-embed-text", {"hi"}, 0, 1);
     EXPECT_EQ(o.url, "http://127.0.0.1:11434/api/embed");
@@ -115,7 +118,8 @@ TEST(Batching, RespectsCountAndSizeLimits) {
 
 TEST(Redaction, KeysNeverSurvive) {
     std::string key = "sk-live-SECRETSECRET";
-    std::string msg = pgrag::redact_secrets("Incorrect API key provided: sk-live-SECRETSECRET. Also sk-proj-ab***yz", key);
+    std::string msg =
+        pgrag::redact_secrets("Incorrect API key provided: sk-live-SECRETSECRET. Also sk-proj-ab***yz", key);
     EXPECT_EQ(msg.find("SECRET"), std::string::npos);
     EXPECT_EQ(msg.find("sk-proj"), std::string::npos);
     EXPECT_NE(msg.find("[redacted]"), std::string::npos);
@@ -149,8 +153,8 @@ TEST(ProvidersAgainstFake, LargeBatchesAreSplitAndSentConcurrently) {
     auto out = pgrag::embed_texts(s, texts(80), client, nullptr);
     EXPECT_EQ(out.size(), 80u);
     EXPECT_EQ(out[79], pgrag::local_embed("text number 79", 8));
-    EXPECT_EQ(count("split"), 8);               // 80 texts / 10 per request
-    EXPECT_EQ(count("maxinflight-split"), 4);   // in flight together, never more than the limit
+    EXPECT_EQ(count("split"), 8);              // 80 texts / 10 per request
+    EXPECT_EQ(count("maxinflight-split"), 4);  // in flight together, never more than the limit
 }
 
 TEST(ProvidersAgainstFake, Retries429HonouringRetryAfter) {
@@ -177,7 +181,8 @@ TEST(ProvidersAgainstFake, GivesUpAfterMaxRetries) {
     int before = count("500always");
     Failure f = embed_failure(s, texts(1));
     EXPECT_EQ(f.code, ErrorCode::ExternalRoutineException);
-    EXPECT_EQ(f.message, "pg_rag: openai embeddings failed (500): The server had an error while processing your request.");
+    EXPECT_EQ(f.message,
+              "pg_rag: openai embeddings failed (500): The server had an error while processing your request.");
     EXPECT_EQ(count("500always") - before, 3);
 }
 
@@ -187,7 +192,8 @@ TEST(ProvidersAgainstFake, NoRetryOn401AndTheKeyIsRedacted) {
     int before = count("openai");
     Failure f = embed_failure(s, texts(1));
     EXPECT_EQ(f.code, ErrorCode::ExternalRoutineException);
-    EXPECT_EQ(f.message.rfind("pg_rag: openai embeddings failed (401): Incorrect API key provided: [redacted]", 0), 0u) << f.message;
+    EXPECT_EQ(f.message.rfind("pg_rag: openai embeddings failed (401): Incorrect API key provided: [redacted]", 0), 0u)
+        << f.message;
     EXPECT_EQ(f.message.find("wrong-key"), std::string::npos);
     EXPECT_EQ(count("openai") - before, 1);
 }
@@ -226,9 +232,11 @@ TEST(ProvidersAgainstFake, MalformedWrongCountWrongDimsAreErrors) {
     EXPECT_EQ(f.code, ErrorCode::InvalidResponse);
     EXPECT_EQ(f.message, "pg_rag: openai embeddings returned an invalid response: response is not valid JSON");
     f = embed_failure(openai("/fault/wrongcount"), texts(3));
-    EXPECT_EQ(f.message, "pg_rag: openai embeddings returned 2 embeddings for 3 inputs (openai model text-embedding-3-small)");
+    EXPECT_EQ(f.message,
+              "pg_rag: openai embeddings returned 2 embeddings for 3 inputs (openai model text-embedding-3-small)");
     f = embed_failure(openai("/fault/wrongdims"), texts(3));
-    EXPECT_EQ(f.message, "pg_rag: openai embeddings returned 7 dimensions, expected 8 (openai model text-embedding-3-small)");
+    EXPECT_EQ(f.message,
+              "pg_rag: openai embeddings returned 7 dimensions, expected 8 (openai model text-embedding-3-small)");
     EmbeddingSettings s = openai();
     s.dimensions = 4;
     s.base_url = base() + "/dims/5/v1";  // the fake ignores nothing: it honours "dimensions", so ask another way
