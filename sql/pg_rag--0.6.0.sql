@@ -822,7 +822,8 @@ CREATE FUNCTION rag_search_vector(query embedding, k integer DEFAULT 10, filter 
 RETURNS TABLE (chunk_id bigint, document_id bigint, distance double precision)
     AS 'MODULE_PATHNAME', 'rag_search_vector' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
 
--- BM25's corpus statistics: number of chunks and their average length in tokens.
+-- BM25's corpus statistics: number of chunks and their average length in tokens (from rag_bm25's
+-- in-memory copy).
 CREATE FUNCTION rag_kb_stats(OUT chunks bigint, OUT average_tokens double precision) RETURNS record
     AS 'MODULE_PATHNAME', 'rag_kb_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
