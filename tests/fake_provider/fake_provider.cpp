@@ -24,12 +24,13 @@ struct Plan {
     std::string fault;
     int latency_ms = 0;
     int dims = 8;
+    int gap_ms = 2;    // between streamed events
     std::string tag;   // requests with a tag are counted, and their peak concurrency kept, under it
     std::string rest;  // the provider path after the prefixes
 };
 
 Plan parse_plan(const std::string& path) {
-    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag)/([^/]+)(/.*)$)");
+    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag|gap)/([^/]+)(/.*)$)");
     Plan plan;
     std::string p = path;
     std::smatch m;
@@ -38,6 +39,7 @@ Plan parse_plan(const std::string& path) {
         if (m[1] == "latency") plan.latency_ms = std::stoi(m[2]);
         if (m[1] == "dims") plan.dims = std::stoi(m[2]);
         if (m[1] == "tag") plan.tag = m[2];
+        if (m[1] == "gap") plan.gap_ms = std::stoi(m[2]);
         p = m[3];
     }
     plan.rest = p;
@@ -88,12 +90,12 @@ std::vector<std::string> pieces_of(const std::string& reply) {
 }
 
 // Streams events built from the reply's pieces; the content provider must never throw.
-void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events) {
-    res.set_chunked_content_provider(content_type, [events = std::move(events)](size_t, httplib::DataSink& sink) {
+void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events, int gap_ms) {
+    res.set_chunked_content_provider(content_type, [events = std::move(events), gap_ms](size_t, httplib::DataSink& sink) {
         try {
             for (const auto& e : events) {
                 if (!sink.write(e.data(), e.size())) return false;
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
             }
             sink.done();
             return true;
@@ -264,7 +266,7 @@ struct Server::Impl {
             events.push_back("data: " + json{{"id", "c"}, {"choices", json::array()},
                                              {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 10}}}}.dump() + "\n\n");
             events.push_back("data: [DONE]\n\n");
-            return stream_events(res, "text/event-stream", events);
+            return stream_events(res, "text/event-stream", events, plan.gap_ms);
         }
         send_json(res, 200, {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"model", body["model"]},
                              {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", reply}}},
@@ -289,7 +291,7 @@ struct Server::Impl {
                 lines.push_back(json{{"model", body["model"]}, {"message", {{"role", "assistant"}, {"content", p}}}, {"done", false}}.dump() + "\n");
             lines.push_back(json{{"model", body["model"]}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true},
                                  {"prompt_eval_count", 90}, {"eval_count", 9}}.dump() + "\n");
-            return stream_events(res, "application/x-ndjson", lines);
+            return stream_events(res, "application/x-ndjson", lines, plan.gap_ms);
         }
         send_json(res, 200, {{"model", body["model"]}, {"created_at", "2026-11-21T00:00:00Z"},
                              {"message", {{"role", "assistant"}, {"content", fake_reply("ollama", system, turns)}}},
@@ -324,7 +326,7 @@ struct Server::Impl {
             events.push_back(event("message_delta", {{"type", "message_delta"}, {"delta", {{"stop_reason", "end_turn"}}},
                                                      {"usage", {{"output_tokens", 8}}}}));
             events.push_back(event("message_stop", {{"type", "message_stop"}}));
-            return stream_events(res, "text/event-stream", events);
+            return stream_events(res, "text/event-stream", events, plan.gap_ms);
         }
         send_json(res, 200, {{"id", "msg_fake"}, {"type", "message"}, {"role", "assistant"}, {"model", body["model"]},
                              {"content", json::array({{{"type", "text"}, {"text", reply}}})}, {"stop_reason", "end_turn"},
@@ -350,7 +352,7 @@ struct Server::Impl {
                 events.push_back("data: " + json{{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", p}}})}, {"role", "model"}}}}})}}.dump() + "\r\n\r\n");
             events.push_back("data: " + json{{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", ""}}})}, {"role", "model"}}}, {"finishReason", "STOP"}}})},
                                              {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}}}}.dump() + "\r\n\r\n");
-            return stream_events(res, "text/event-stream", events);
+            return stream_events(res, "text/event-stream", events, plan.gap_ms);
         }
         send_json(res, 200, {{"candidates", json::array({{{"content", {{"parts", json::array({{{"text", reply}}})}, {"role", "model"}}},
                                                           {"finishReason", "STOP"}}})},

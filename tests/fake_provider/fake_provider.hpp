@@ -10,6 +10,7 @@
 //   /fault/hang            no answer for 20 s  /fault/malformed  200 with invalid JSON
 //   /fault/wrongcount      one embedding short /fault/wrongdims  second embedding one dimension short
 //   /latency/MS            answer after MS milliseconds
+//   /gap/MS                streamed answers: MS milliseconds between events (default 2)
 //   /dims/N                embeddings of N dimensions (default 8; "dimensions" in the request wins)
 // Chat: OpenAI /v1/chat/completions, Ollama /api/chat, Anthropic /v1/messages, Gemini :generateContent.
 // The fake model answers "<provider> says: <first sentence of source [1]> [1]", or, asked to rewrite a
