@@ -23,7 +23,8 @@ std::string new_request_id() {
 bool acceptable_request_id(const std::string& id) {
     if (id.empty() || id.size() > 128) return false;
     for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
     return true;
 }
 
@@ -43,15 +44,24 @@ void apply_cors(const App& app, const httplib::Request& req, httplib::Response& 
 
 const char* status_message(int status) {
     switch (status) {
-        case 400: return "bad request";
-        case 404: return "not found";
-        case 405: return "method not allowed";
-        case 408: return "request timeout";
-        case 411: return "a Content-Length is required";
-        case 413: return "request body too large";
-        case 414: return "request URI too long";
-        case 415: return "unsupported media type";
-        default: return status >= 500 ? "internal error" : "request failed";
+        case 400:
+            return "bad request";
+        case 404:
+            return "not found";
+        case 405:
+            return "method not allowed";
+        case 408:
+            return "request timeout";
+        case 411:
+            return "a Content-Length is required";
+        case 413:
+            return "request body too large";
+        case 414:
+            return "request URI too long";
+        case 415:
+            return "unsupported media type";
+        default:
+            return status >= 500 ? "internal error" : "request failed";
     }
 }
 
@@ -90,11 +100,16 @@ void Router::add(const std::string& method, const std::string& pattern, const st
             send_error(req, res, to_api_error(std::current_exception()));
         }
     };
-    if (method == "GET") http_.Get(pattern, wrapped);
-    else if (method == "POST") http_.Post(pattern, wrapped);
-    else if (method == "DELETE") http_.Delete(pattern, wrapped);
-    else if (method == "PUT") http_.Put(pattern, wrapped);
-    else if (method == "PATCH") http_.Patch(pattern, wrapped);
+    if (method == "GET")
+        http_.Get(pattern, wrapped);
+    else if (method == "POST")
+        http_.Post(pattern, wrapped);
+    else if (method == "DELETE")
+        http_.Delete(pattern, wrapped);
+    else if (method == "PUT")
+        http_.Put(pattern, wrapped);
+    else if (method == "PATCH")
+        http_.Patch(pattern, wrapped);
 }
 
 void Router::finish() {
@@ -141,23 +156,26 @@ void configure(httplib::Server& http, App& app) {
         // A body must announce its length: chunked uploads could not be held to the body limit up front.
         if (req.has_header("Transfer-Encoding")) {
             res.set_header("Connection", "close");
-            send_error(req, res, ApiError(411, "invalid_request_error", "length_required",
-                                          "chunked request bodies are not accepted: send a Content-Length"));
+            send_error(req, res,
+                       ApiError(411, "invalid_request_error", "length_required",
+                                "chunked request bodies are not accepted: send a Content-Length"));
             return httplib::Server::HandlerResponse::Handled;
         }
         return httplib::Server::HandlerResponse::Unhandled;
     });
 
     // Errors cpp-httplib produced itself (404, 413, 400 of a malformed request) get a JSON body too.
-    http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", new_request_id());
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string message = status_message(res.status);
-        if (res.status == 404) message = "no route for " + req.method + " " + req.path;
-        send_error(req, res, ApiError(res.status, res.status >= 500 ? "server_error" : "invalid_request_error",
-                                      res.status == 404 ? "not_found" : std::to_string(res.status), message));
-        return httplib::Server::HandlerResponse::Handled;
-    }));
+    http.set_error_handler(
+        httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+            if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", new_request_id());
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message = status_message(res.status);
+            if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+            send_error(req, res,
+                       ApiError(res.status, res.status >= 500 ? "server_error" : "invalid_request_error",
+                                res.status == 404 ? "not_found" : std::to_string(res.status), message));
+            return httplib::Server::HandlerResponse::Handled;
+        }));
 
     http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         send_error(req, res, to_api_error(ep));

@@ -13,25 +13,26 @@ PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeo
     nlohmann::json history = messages_to_json(req.history);
     if (req.session_id) {
         // The session's last 20 turns, oldest first, as rag_answer reads them.
-        history = nlohmann::json::parse(db.value(
-                                              "SELECT coalesce(jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content)"
-                                              " ORDER BY m.id), '[]') FROM (SELECT * FROM rag_messages x WHERE x.session_id = $1"
-                                              " ORDER BY x.id DESC LIMIT 20) m",
-                                              {Param::text(*req.session_id)})
-                                            .value_or("[]"));
+        history = nlohmann::json::parse(
+            db.value("SELECT coalesce(jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content)"
+                     " ORDER BY m.id), '[]') FROM (SELECT * FROM rag_messages x WHERE x.session_id = $1"
+                     " ORDER BY x.id DESC LIMIT 20) m",
+                     {Param::text(*req.session_id)})
+                .value_or("[]"));
     }
     std::string retrieval_question = req.question;
     if (!history.empty())
-        retrieval_question =
-            db.value("SELECT rag_rewrite_question($1, $2::jsonb)", {Param::text(req.question), Param::text(history.dump())})
-                .value_or(req.question);
-    std::string prompt = db.value(
-                               "SELECT rag_prepare_answer($1, $2::jsonb, (SELECT coalesce(jsonb_agg(to_jsonb(s) - 'ordinality'"
-                               " ORDER BY s.ordinality), '[]') FROM rag_search($3, $4::integer, $5, $6::jsonb) WITH ORDINALITY s))",
-                               {Param::text(req.question), Param::text(history.dump()), Param::text(retrieval_question),
-                                Param::text(std::to_string(req.k)), Param::text(req.mode),
-                                req.filter ? Param::text(*req.filter) : Param::null()})
-                             .value_or("{}");
+        retrieval_question = db.value("SELECT rag_rewrite_question($1, $2::jsonb)",
+                                      {Param::text(req.question), Param::text(history.dump())})
+                                 .value_or(req.question);
+    std::string prompt =
+        db.value(
+              "SELECT rag_prepare_answer($1, $2::jsonb, (SELECT coalesce(jsonb_agg(to_jsonb(s) - 'ordinality'"
+              " ORDER BY s.ordinality), '[]') FROM rag_search($3, $4::integer, $5, $6::jsonb) WITH ORDINALITY s))",
+              {Param::text(req.question), Param::text(history.dump()), Param::text(retrieval_question),
+               Param::text(std::to_string(req.k)), Param::text(req.mode),
+               req.filter ? Param::text(*req.filter) : Param::null()})
+            .value_or("{}");
     chat.prompt = prompt_from_json(nlohmann::json::parse(prompt));
     chat.standalone_question = retrieval_question == req.question ? "" : retrieval_question;
     chat.providers = chat_provider_config(db, request_timeout_ms);

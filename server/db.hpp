@@ -15,7 +15,10 @@ namespace pgrag::server {
 class DbError : public std::runtime_error {
   public:
     DbError(std::string sqlstate, const std::string& message, std::string detail = {}, std::string hint = {})
-        : std::runtime_error(message), sqlstate_(std::move(sqlstate)), detail_(std::move(detail)), hint_(std::move(hint)) {}
+        : std::runtime_error(message),
+          sqlstate_(std::move(sqlstate)),
+          detail_(std::move(detail)),
+          hint_(std::move(hint)) {}
     const std::string& sqlstate() const { return sqlstate_; }
     const std::string& detail() const { return detail_; }
     const std::string& hint() const { return hint_; }

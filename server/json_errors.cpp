@@ -7,7 +7,9 @@
 
 namespace pgrag::server {
 
-ApiError bad_request(const std::string& message) { return ApiError(400, "invalid_request_error", "invalid_request", message); }
+ApiError bad_request(const std::string& message) {
+    return ApiError(400, "invalid_request_error", "invalid_request", message);
+}
 
 int status_for_sqlstate(const std::string& s, bool connection_lost) {
     if (connection_lost) return 503;
@@ -25,15 +27,24 @@ namespace {
 
 const char* type_for_status(int status) {
     switch (status) {
-        case 400: return "invalid_request_error";
-        case 403: return "permission_error";
-        case 404: return "not_found_error";
-        case 413: return "invalid_request_error";
-        case 415: return "invalid_request_error";
-        case 502: return "provider_error";
-        case 503: return "unavailable_error";
-        case 504: return "timeout_error";
-        default: return "server_error";
+        case 400:
+            return "invalid_request_error";
+        case 403:
+            return "permission_error";
+        case 404:
+            return "not_found_error";
+        case 413:
+            return "invalid_request_error";
+        case 415:
+            return "invalid_request_error";
+        case 502:
+            return "provider_error";
+        case 503:
+            return "unavailable_error";
+        case 504:
+            return "timeout_error";
+        default:
+            return "server_error";
     }
 }
 
@@ -41,11 +52,16 @@ int status_for_core(pgrag::ErrorCode c) {
     switch (c) {
         case pgrag::ErrorCode::ExternalRoutineException:
         case pgrag::ErrorCode::ConnectionFailure:
-        case pgrag::ErrorCode::InvalidResponse: return 502;
-        case pgrag::ErrorCode::QueryCanceled: return 504;
-        case pgrag::ErrorCode::FeatureNotSupported: return 415;
-        case pgrag::ErrorCode::InternalError: return 500;
-        default: return 400;
+        case pgrag::ErrorCode::InvalidResponse:
+            return 502;
+        case pgrag::ErrorCode::QueryCanceled:
+            return 504;
+        case pgrag::ErrorCode::FeatureNotSupported:
+            return 415;
+        case pgrag::ErrorCode::InternalError:
+            return 500;
+        default:
+            return 400;
     }
 }
 

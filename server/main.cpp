@@ -20,10 +20,11 @@ int main(int argc, char** argv) {
     }
     const Options& o = parsed.options;
     if (!is_loopback(o.host)) {
-        std::fprintf(stderr,
-                     "pg_rag_server: refusing to listen on %s: no authentication is configured, so only loopback addresses "
-                     "(127.0.0.1, ::1, localhost) are served; put an authenticating proxy in front\n",
-                     o.host.c_str());
+        std::fprintf(
+            stderr,
+            "pg_rag_server: refusing to listen on %s: no authentication is configured, so only loopback addresses "
+            "(127.0.0.1, ::1, localhost) are served; put an authenticating proxy in front\n",
+            o.host.c_str());
         return 2;
     }
 
@@ -42,8 +43,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pg_rag_server: cannot listen on %s:%d\n", o.host.c_str(), o.port);
         return 1;
     }
-    std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads)\n", o.host.c_str(), o.port,
-                 o.pool_size, o.threads);
+    std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads)\n", o.host.c_str(),
+                 o.port, o.pool_size, o.threads);
     std::thread listener([&] { http.listen_after_bind(); });
 
     int sig = 0;

@@ -38,12 +38,14 @@ void Metrics::observe_first_token(double seconds) {
     add(first_token_, seconds);
 }
 
-void Metrics::render_histogram(std::string& out, const std::string& name, const std::string& labels, const Histogram& h) {
+void Metrics::render_histogram(std::string& out, const std::string& name, const std::string& labels,
+                               const Histogram& h) {
     std::string sep = labels.empty() ? "" : ",";
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets.size(); ++i) {
         cumulative += h.buckets.empty() ? 0 : h.buckets[i];
-        out += name + "_bucket{" + labels + sep + "le=\"" + number(kBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
+        out += name + "_bucket{" + labels + sep + "le=\"" + number(kBuckets[i]) + "\"} " + std::to_string(cumulative) +
+               "\n";
     }
     out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(h.count) + "\n";
     std::string braces = labels.empty() ? "" : "{" + labels + "}";
@@ -57,8 +59,8 @@ std::string Metrics::render(const Pool& pool) const {
     out += "# HELP pgrag_http_requests_total HTTP requests by route, method and status.\n";
     out += "# TYPE pgrag_http_requests_total counter\n";
     for (const auto& [key, n] : requests_)
-        out += "pgrag_http_requests_total{route=\"" + std::get<0>(key) + "\",method=\"" + std::get<1>(key) + "\",status=\"" +
-               std::to_string(std::get<2>(key)) + "\"} " + std::to_string(n) + "\n";
+        out += "pgrag_http_requests_total{route=\"" + std::get<0>(key) + "\",method=\"" + std::get<1>(key) +
+               "\",status=\"" + std::to_string(std::get<2>(key)) + "\"} " + std::to_string(n) + "\n";
     out += "# HELP pgrag_http_request_duration_seconds Time from request to the last byte of the response.\n";
     out += "# TYPE pgrag_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_)
@@ -70,7 +72,8 @@ std::string Metrics::render(const Pool& pool) const {
     out += "pgrag_pool_connections " + std::to_string(pool.size()) + "\n";
     out += "# HELP pgrag_pool_in_use Database connections lent to requests now.\n# TYPE pgrag_pool_in_use gauge\n";
     out += "pgrag_pool_in_use " + std::to_string(pool.in_use()) + "\n";
-    out += "# HELP pgrag_pool_waiting Requests waiting for a database connection now.\n# TYPE pgrag_pool_waiting gauge\n";
+    out +=
+        "# HELP pgrag_pool_waiting Requests waiting for a database connection now.\n# TYPE pgrag_pool_waiting gauge\n";
     out += "pgrag_pool_waiting " + std::to_string(pool.waiting()) + "\n";
     return out;
 }

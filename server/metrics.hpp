@@ -25,7 +25,8 @@ class Metrics {
         double sum = 0;
     };
     static void add(Histogram& h, double seconds);
-    static void render_histogram(std::string& out, const std::string& name, const std::string& labels, const Histogram& h);
+    static void render_histogram(std::string& out, const std::string& name, const std::string& labels,
+                                 const Histogram& h);
     mutable std::mutex mu_;
     std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
     std::map<std::string, Histogram> latency_;

@@ -38,7 +38,8 @@ double to_seconds(const std::string& flag, const std::string& v) {
         used = 0;
     }
     if (used == 0 || used != v.size() || !(d > 0 && d <= 86400))
-        throw std::invalid_argument(flag + std::string(" must be a number of seconds in (0, 86400], not \"") + v + "\"");
+        throw std::invalid_argument(flag + std::string(" must be a number of seconds in (0, 86400], not \"") + v +
+                                    "\"");
     return d;
 }
 
@@ -83,14 +84,17 @@ const std::vector<Spec>& specs() {
         {"--cors-origins", "PGRAG_CORS_ORIGINS", "comma-separated origins allowed by CORS (default none)",
          [](Options& o, const std::string& v) { o.cors_origins = split_list(v); }},
         {"--body-limit", "PGRAG_BODY_LIMIT", "largest request body in bytes (default 67108864 = 64 MB)",
-         [](Options& o, const std::string& v) { o.body_limit = static_cast<size_t>(to_int("--body-limit", v, 1, 1 << 30)); }},
+         [](Options& o, const std::string& v) {
+             o.body_limit = static_cast<size_t>(to_int("--body-limit", v, 1, 1 << 30));
+         }},
         {"--read-timeout", "PGRAG_READ_TIMEOUT", "seconds to wait for a client's bytes (default 30)",
          [](Options& o, const std::string& v) { o.read_timeout_s = to_int("--read-timeout", v, 1, 86400); }},
         {"--write-timeout", "PGRAG_WRITE_TIMEOUT", "seconds a write to a client may block (default 30)",
          [](Options& o, const std::string& v) { o.write_timeout_s = to_int("--write-timeout", v, 1, 86400); }},
         {"--request-timeout", "PGRAG_REQUEST_TIMEOUT", "seconds a query or a generation may take (default 120)",
          [](Options& o, const std::string& v) { o.request_timeout_s = to_int("--request-timeout", v, 1, 86400); }},
-        {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT", "seconds streams may take to finish after SIGTERM (default 30)",
+        {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT",
+         "seconds streams may take to finish after SIGTERM (default 30)",
          [](Options& o, const std::string& v) { o.shutdown_timeout_s = to_int("--shutdown-timeout", v, 0, 86400); }},
     };
     return s;
@@ -99,7 +103,8 @@ const std::vector<Spec>& specs() {
 }  // namespace
 
 std::string usage() {
-    std::string u = "usage: pg_rag_server [options]\n\nEvery option may also come from its environment variable (a flag wins).\n\n";
+    std::string u =
+        "usage: pg_rag_server [options]\n\nEvery option may also come from its environment variable (a flag wins).\n\n";
     for (const auto& s : specs()) {
         std::string left = std::string("  ") + s.flag + " VALUE, " + s.env;
         if (left.size() < 48) left.resize(48, ' ');
@@ -146,8 +151,6 @@ ParsedOptions parse_options(int argc, char** argv) {
     return p;
 }
 
-bool is_loopback(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
+bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 
 }  // namespace pgrag::server

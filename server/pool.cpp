@@ -39,7 +39,11 @@ std::optional<std::string> Lease::value(const std::string& sql, const std::vecto
 }
 
 Pool::Pool(std::string conninfo, int size, std::chrono::milliseconds wait, std::string setup_sql)
-    : conninfo_(std::move(conninfo)), setup_sql_(std::move(setup_sql)), wait_(wait), slots_(size, nullptr), busy_(size, false) {}
+    : conninfo_(std::move(conninfo)),
+      setup_sql_(std::move(setup_sql)),
+      wait_(wait),
+      slots_(size, nullptr),
+      busy_(size, false) {}
 
 Pool::~Pool() {
     for (PGconn* c : slots_)

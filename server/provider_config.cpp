@@ -16,7 +16,8 @@ std::vector<ProviderConfig> chat_provider_config(Lease& db, long request_timeout
         " 'max_tokens', rag_setting('pg_rag.max_answer_tokens'), 'temperature', rag_setting('pg_rag.llm_temperature'),"
         " 'timeout', rag_setting('pg_rag.request_timeout'), 'retries', rag_setting('pg_rag.max_retries'),"
         " 'models', (SELECT jsonb_object_agg(p, jsonb_build_object("
-        "      'model', rag_setting('pg_rag.' || p || '_chat_model'), 'url', rag_setting('pg_rag.' || p || '_chat_url')))"
+        "      'model', rag_setting('pg_rag.' || p || '_chat_model'), 'url', rag_setting('pg_rag.' || p || "
+        "'_chat_url')))"
         "    FROM unnest(ARRAY['openai', 'ollama', 'anthropic', 'gemini']) p))");
     nlohmann::json cfg = nlohmann::json::parse(row.value_or("{}"));
     std::vector<ProviderConfig> out;

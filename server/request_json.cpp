@@ -13,8 +13,10 @@ bool depth_within(const std::string& s, int limit) {
     for (size_t i = 0; i < s.size(); ++i) {
         char c = s[i];
         if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
@@ -46,8 +48,7 @@ std::optional<std::string> opt_string(const nlohmann::json& obj, const char* fie
 std::optional<long> opt_int(const nlohmann::json& obj, const char* field, long min, long max) {
     auto it = obj.find(field);
     if (it == obj.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number_integer())
-        throw bad_request(std::string("\"") + field + "\" must be an integer");
+    if (!it->is_number_integer()) throw bad_request(std::string("\"") + field + "\" must be an integer");
     long v = it->get<long>();
     if (v < min || v > max)
         throw bad_request(std::string("\"") + field + "\" must be between " + std::to_string(min) + " and " +
@@ -68,7 +69,8 @@ std::optional<double> opt_number(const nlohmann::json& obj, const char* field, d
     if (!it->is_number()) throw bad_request(std::string("\"") + field + "\" must be a number");
     double v = it->get<double>();
     if (!(v >= min && v <= max))
-        throw bad_request(std::string("\"") + field + "\" must be between " + std::to_string(min) + " and " + std::to_string(max));
+        throw bad_request(std::string("\"") + field + "\" must be between " + std::to_string(min) + " and " +
+                          std::to_string(max));
     return v;
 }
 
@@ -96,7 +98,8 @@ std::optional<long> query_int(const httplib::Request& req, const char* name, lon
     } catch (const std::exception&) {
         used = 0;
     }
-    if (used == 0 || used != v.size()) throw bad_request(std::string("\"") + name + "\" must be an integer, not \"" + v + "\"");
+    if (used == 0 || used != v.size())
+        throw bad_request(std::string("\"") + name + "\" must be an integer, not \"" + v + "\"");
     if (n < min || n > max)
         throw bad_request(std::string("\"") + name + "\" must be between " + std::to_string(min) + " and " +
                           std::to_string(max) + ", not " + v);

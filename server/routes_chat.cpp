@@ -48,11 +48,13 @@ void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
                 });
             nlohmann::json result = chat_result(*chat, g);
             // The turn is recorded only when the answer is complete and its client still there.
-            if (out.connected() && request->session_id) record_turn(app.pool, *request->session_id, request->question, result);
+            if (out.connected() && request->session_id)
+                record_turn(app.pool, *request->session_id, request->question, result);
             out.write(sse_event("done", result));
         } catch (...) {
             ApiError e = to_api_error(std::current_exception());
-            if (app.past_deadline) e = ApiError(503, "unavailable_error", "shutting_down", "the server is shutting down");
+            if (app.past_deadline)
+                e = ApiError(503, "unavailable_error", "shutting_down", "the server is shutting down");
             out.write(sse_event("error", error_json(e)["error"]));
         }
         sink.done();
@@ -68,10 +70,11 @@ void add_chat_routes(Router& r, App& app) {
         ChatRequest chat = read_chat_request(body);
         if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, chat, res);
         Lease db = app.pool.acquire();
-        auto answer = db.value("SELECT rag_answer($1, $2, $3::integer, $4, $5::jsonb)",
-                               {Param::text(chat.question), chat.session_id ? Param::text(*chat.session_id) : Param::null(),
-                                Param::text(std::to_string(chat.k)), Param::text(chat.mode),
-                                chat.filter ? Param::text(*chat.filter) : Param::null()});
+        auto answer =
+            db.value("SELECT rag_answer($1, $2, $3::integer, $4, $5::jsonb)",
+                     {Param::text(chat.question), chat.session_id ? Param::text(*chat.session_id) : Param::null(),
+                      Param::text(std::to_string(chat.k)), Param::text(chat.mode),
+                      chat.filter ? Param::text(*chat.filter) : Param::null()});
         db.release();
         res.status = 200;
         res.set_content(answer.value_or("null"), "application/json");

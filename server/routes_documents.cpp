@@ -31,9 +31,10 @@ void ingest_json(App& app, const httplib::Request& req, httplib::Response& res) 
     if (!content || content->empty()) throw bad_request("\"content\" is required and must not be empty");
     auto source = opt_string(body, "source");
     auto metadata = opt_object_text(body, "metadata");
-    std::string out = ingest(app, "rag_ingest($1, $2, coalesce($3::jsonb, '{}'), $4)",
-                             {Param::text(title), Param::text(*content), metadata ? Param::text(*metadata) : Param::null(),
-                              source ? Param::text(*source) : Param::null()});
+    std::string out =
+        ingest(app, "rag_ingest($1, $2, coalesce($3::jsonb, '{}'), $4)",
+               {Param::text(title), Param::text(*content), metadata ? Param::text(*metadata) : Param::null(),
+                source ? Param::text(*source) : Param::null()});
     res.status = 201;
     res.set_content(out, "application/json");
 }
@@ -49,9 +50,10 @@ void ingest_file(App& app, const httplib::Request& req, httplib::Response& res) 
     }
     if (req.has_file("source")) source = req.get_file_value("source").content;
     if (req.has_file("title")) filename = req.get_file_value("title").content;
-    std::string out = ingest(app, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2))",
-                             {Param::bytes(file.content), Param::text(filename), metadata ? Param::text(*metadata) : Param::null(),
-                              source ? Param::text(*source) : Param::null()});
+    std::string out =
+        ingest(app, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2))",
+               {Param::bytes(file.content), Param::text(filename), metadata ? Param::text(*metadata) : Param::null(),
+                source ? Param::text(*source) : Param::null()});
     res.status = 201;
     res.set_content(out, "application/json");
 }
@@ -63,8 +65,9 @@ void add_document_routes(Router& r, App& app) {
         if (req.is_multipart_form_data()) return ingest_file(app, req, res);
         std::string type = req.get_header_value("Content-Type");
         if (!type.empty() && type.find("json") == std::string::npos)
-            throw ApiError(415, "invalid_request_error", "unsupported_media_type",
-                           "send JSON {title, content, source, metadata} or a multipart/form-data upload with a \"file\" part");
+            throw ApiError(
+                415, "invalid_request_error", "unsupported_media_type",
+                "send JSON {title, content, source, metadata} or a multipart/form-data upload with a \"file\" part");
         ingest_json(app, req, res);
     });
 
@@ -84,27 +87,31 @@ void add_document_routes(Router& r, App& app) {
         res.set_content(out.value_or("null"), "application/json");
     });
 
-    r.add("GET", R"(/api/documents/(\d+))", "/api/documents/{id}", [&app](const httplib::Request& req, httplib::Response& res) {
-        std::string id = path_id(req);
-        Lease db = app.pool.acquire();
-        auto out = db.value(
-            "SELECT jsonb_build_object('id', d.id, 'title', d.title, 'source', d.source, 'mime', d.mime, 'metadata', d.metadata,"
-            " 'content', d.content, 'chunks', (SELECT count(*) FROM rag_chunks c WHERE c.document_id = d.id),"
-            " 'created_at', d.created_at, 'updated_at', d.updated_at) FROM rag_documents d WHERE d.id = $1::bigint",
-            {Param::text(id)});
-        db.release();
-        if (!out) throw ApiError(404, "not_found_error", "not_found", "no document " + id);
-        res.set_content(*out, "application/json");
-    });
+    r.add(
+        "GET", R"(/api/documents/(\d+))", "/api/documents/{id}",
+        [&app](const httplib::Request& req, httplib::Response& res) {
+            std::string id = path_id(req);
+            Lease db = app.pool.acquire();
+            auto out = db.value(
+                "SELECT jsonb_build_object('id', d.id, 'title', d.title, 'source', d.source, 'mime', d.mime, "
+                "'metadata', d.metadata,"
+                " 'content', d.content, 'chunks', (SELECT count(*) FROM rag_chunks c WHERE c.document_id = d.id),"
+                " 'created_at', d.created_at, 'updated_at', d.updated_at) FROM rag_documents d WHERE d.id = $1::bigint",
+                {Param::text(id)});
+            db.release();
+            if (!out) throw ApiError(404, "not_found_error", "not_found", "no document " + id);
+            res.set_content(*out, "application/json");
+        });
 
-    r.add("DELETE", R"(/api/documents/(\d+))", "/api/documents/{id}", [&app](const httplib::Request& req, httplib::Response& res) {
-        std::string id = path_id(req);
-        Lease db = app.pool.acquire();
-        auto out = db.value("SELECT rag_delete_document($1::bigint)", {Param::text(id)});
-        db.release();
-        if (out.value_or("f") != "t") throw ApiError(404, "not_found_error", "not_found", "no document " + id);
-        send_json(res, 200, {{"deleted", true}, {"id", std::stoll(id)}});
-    });
+    r.add("DELETE", R"(/api/documents/(\d+))", "/api/documents/{id}",
+          [&app](const httplib::Request& req, httplib::Response& res) {
+              std::string id = path_id(req);
+              Lease db = app.pool.acquire();
+              auto out = db.value("SELECT rag_delete_document($1::bigint)", {Param::text(id)});
+              db.release();
+              if (out.value_or("f") != "t") throw ApiError(404, "not_found_error", "not_found", "no document " + id);
+              send_json(res, 200, {{"deleted", true}, {"id", std::stoll(id)}});
+          });
 }
 
 }  // namespace pgrag::server

@@ -43,14 +43,16 @@ ChatRequest read_completion_request(const nlohmann::json& body) {
             content = c;
         } else if (c.is_array()) {  // content parts: the text ones
             for (const auto& part : c)
-                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
+                    part["text"].is_string())
                     content += part["text"].get<std::string>();
         } else if (!c.is_null()) {
             throw bad_request("message content must be a string or an array of parts");
         }
         messages.push_back({role, content});
     }
-    if (messages.empty() || messages.back().role != "user") throw bad_request("the last message must be the user's question");
+    if (messages.empty() || messages.back().role != "user")
+        throw bad_request("the last message must be the user's question");
     r.question = messages.back().content;
     if (r.question.find_first_not_of(" \t\r\n") == std::string::npos) throw bad_request("the question is empty");
     messages.pop_back();
@@ -95,13 +97,14 @@ void stream_completion(App& app, const ChatRequest& req, bool include_usage, htt
                 [&](const std::string& piece) {
                     if (!got_first) app.metrics.observe_first_token(ms_since(chat->started) / 1000.0);
                     got_first = true;
-                    out.write(sse_data(chunk(id, created, {{"content", piece}}, nullptr).dump(-1, ' ', false,
-                                                                                              nlohmann::json::error_handler_t::replace)));
+                    out.write(sse_data(chunk(id, created, {{"content", piece}}, nullptr)
+                                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
                 });
             out.write(sse_data(chunk(id, created, nlohmann::json::object(), "stop").dump()));
             if (include_usage) {
-                nlohmann::json last = {{"id", id},          {"object", "chat.completion.chunk"}, {"created", created},
-                                       {"model", kModel},   {"choices", nlohmann::json::array()}, {"usage", usage_json(g)}};
+                nlohmann::json last = {
+                    {"id", id},        {"object", "chat.completion.chunk"},  {"created", created},
+                    {"model", kModel}, {"choices", nlohmann::json::array()}, {"usage", usage_json(g)}};
                 out.write(sse_data(last.dump()));
             }
         } catch (...) {
@@ -127,7 +130,8 @@ void completion(App& app, const httplib::Request& req, httplib::Response& res) {
     PreparedChat prepared = prepare_chat(app.pool, chat, app.options.request_timeout_s * 1000L);
     auto deadline = prepared.started + std::chrono::seconds(app.options.request_timeout_s);
     Generated g = generate_chat(
-        prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; }, [](const std::string&) {});
+        prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; },
+        [](const std::string&) {});
     nlohmann::json out = {
         {"id", completion_id()},
         {"object", "chat.completion"},
@@ -151,7 +155,8 @@ void embeddings(App& app, const httplib::Request& req, httplib::Response& res) {
         inputs.push_back(*it);
     } else if (it->is_array() && !it->empty()) {
         for (const auto& v : *it) {
-            if (!v.is_string()) throw bad_request("\"input\" must be a string or an array of strings (token arrays are not supported)");
+            if (!v.is_string())
+                throw bad_request("\"input\" must be a string or an array of strings (token arrays are not supported)");
             inputs.push_back(v);
         }
     } else {
@@ -164,7 +169,8 @@ void embeddings(App& app, const httplib::Request& req, httplib::Response& res) {
     if (format != "float" && format != "base64") throw bad_request("\"encoding_format\" must be float or base64");
     Lease db = app.pool.acquire();
     auto rows = db.value(
-        "SELECT jsonb_build_object('model', rag_setting('pg_rag.embedding_provider') || ':' || rag_setting('pg_rag.embedding_model'),"
+        "SELECT jsonb_build_object('model', rag_setting('pg_rag.embedding_provider') || ':' || "
+        "rag_setting('pg_rag.embedding_model'),"
         " 'vectors', (SELECT coalesce(jsonb_agg(to_jsonb(e::real[]) ORDER BY i), '[]')"
         " FROM unnest(rag_embed(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))) WITH ORDINALITY u(e, i)))",
         {Param::text(nlohmann::json(inputs).dump())});
@@ -176,13 +182,17 @@ void embeddings(App& app, const httplib::Request& req, httplib::Response& res) {
         std::vector<float> v;
         for (const auto& x : got["vectors"][i]) v.push_back(x.get<float>());
         nlohmann::json item = {{"object", "embedding"}, {"index", i}};
-        if (format == "base64") item["embedding"] = float32_base64(v);
-        else item["embedding"] = v;
+        if (format == "base64")
+            item["embedding"] = float32_base64(v);
+        else
+            item["embedding"] = v;
         data.push_back(item);
         tokens += static_cast<long>(approximate_tokens(inputs[i]));
     }
     send_json(res, 200,
-              {{"object", "list"}, {"data", data}, {"model", got.value("model", kModel)},
+              {{"object", "list"},
+               {"data", data},
+               {"model", got.value("model", kModel)},
                {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
 }
 
@@ -192,7 +202,8 @@ void add_openai_routes(Router& r, App& app) {
     r.add("GET", "/v1/models", "/v1/models", [](const httplib::Request&, httplib::Response& res) {
         send_json(res, 200,
                   {{"object", "list"},
-                   {"data", nlohmann::json::array({{{"id", kModel}, {"object", "model"}, {"created", 0}, {"owned_by", "pg_rag"}}})}});
+                   {"data", nlohmann::json::array(
+                                {{{"id", kModel}, {"object", "model"}, {"created", 0}, {"owned_by", "pg_rag"}}})}});
     });
     r.add("POST", "/v1/chat/completions", "/v1/chat/completions",
           [&app](const httplib::Request& req, httplib::Response& res) { completion(app, req, res); });

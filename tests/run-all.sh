@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, and the
-# PGXS build (it must build the same module as CMake). Prints one closing line: "N passed, M failed".
+# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the PGXS
+# build (it must build the same module as CMake), the HTTP server's integration tests and the README
+# examples. Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
@@ -52,7 +53,17 @@ fi
 note "PGXS build agrees with CMake"
 if bash tests/check-pgxs.sh "$BUILD"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-# 4. Every example of the README runs as written after `make run`.
+# 4. The HTTP server over real HTTP against its own throwaway cluster (tests/server-tests.sh).
+note "HTTP server integration tests"
+bash tests/server-tests.sh 2>&1 | tee "$BUILD/server-tests.log"
+server_line=$(grep -E '^server tests: [0-9]+ passed, [0-9]+ failed' "$BUILD/server-tests.log" | tail -1)
+if [[ "$server_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1))
+fi
+
+# 5. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

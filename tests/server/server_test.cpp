@@ -200,8 +200,9 @@ int psql_count(const std::string& sql) {
 class Env : public ::testing::Environment {
   public:
     void SetUp() override {
-        g_main = new ServerProcess(kPortBase, {"--database-url", conninfo("postgres"), "--pool-size", "4", "--threads", "16",
-                                               "--body-limit", "1048576", "--cors-origins", "http://app.example"});
+        g_main =
+            new ServerProcess(kPortBase, {"--database-url", conninfo("postgres"), "--pool-size", "4", "--threads", "16",
+                                          "--body-limit", "1048576", "--cors-origins", "http://app.example"});
         auto c = main_client();
         // The knowledge base the tests ask about, through the API itself.
         for (const auto& [title, content, source] : std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -209,10 +210,12 @@ class Env : public ::testing::Environment {
                   "Refunds are processed within five business days. Digital goods cannot be refunded after download. "
                   "Refunds go back to the original payment method.",
                   "kb/refunds"},
-                 {"Shipping", "Shipping to Europe takes seven to ten days. Express shipping takes two days.", "kb/shipping"}}) {
-            auto r = c.Post("/api/documents",
-                            json{{"title", title}, {"content", content}, {"source", source}, {"metadata", {{"lang", "en"}}}}.dump(),
-                            "application/json");
+                 {"Shipping", "Shipping to Europe takes seven to ten days. Express shipping takes two days.",
+                  "kb/shipping"}}) {
+            auto r = c.Post(
+                "/api/documents",
+                json{{"title", title}, {"content", content}, {"source", source}, {"metadata", {{"lang", "en"}}}}.dump(),
+                "application/json");
             ASSERT_TRUE(r);
             ASSERT_EQ(r->status, 201) << r->body;
         }
@@ -300,14 +303,20 @@ TEST(Documents, MultipartUploadsAndBadFiles) {
     std::ifstream pdf(kRoot + "/tests/data/encrypted.pdf", std::ios::binary);
     std::stringstream pdf_bytes;
     pdf_bytes << pdf.rdbuf();
-    r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"file", pdf_bytes.str(), "secret.pdf", "application/pdf"}});
+    r = c.Post("/api/documents",
+               httplib::MultipartFormDataItems{{"file", pdf_bytes.str(), "secret.pdf", "application/pdf"}});
     EXPECT_EQ(r->status, 415) << r->body;
     EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("encrypted"), std::string::npos);
-    r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"file", std::string("\x7f" "ELF\x01\x02", 6), "a.bin", ""}});
+    r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"file",
+                                                                  std::string("\x7f"
+                                                                              "ELF\x01\x02",
+                                                                              6),
+                                                                  "a.bin", ""}});
     EXPECT_EQ(r->status, 415) << r->body;
     r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"other", "x", "x.txt", "text/plain"}});
     EXPECT_EQ(r->status, 400);
-    r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"file", "hello", "h.txt", "text/plain"}, {"metadata", "[1]", "", ""}});
+    r = c.Post("/api/documents",
+               httplib::MultipartFormDataItems{{"file", "hello", "h.txt", "text/plain"}, {"metadata", "[1]", "", ""}});
     EXPECT_EQ(r->status, 400);
 }
 
@@ -336,7 +345,8 @@ TEST(Search, RowsAndErrors) {
     json rows = body_json(r)["results"];
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0]["title"], "Refund policy");
-    for (const char* k : {"chunk_id", "document_id", "source", "content", "score", "metadata"}) EXPECT_TRUE(rows[0].contains(k)) << k;
+    for (const char* k : {"chunk_id", "document_id", "source", "content", "score", "metadata"})
+        EXPECT_TRUE(rows[0].contains(k)) << k;
     r = c.Get(R"(/api/search?q=shipping&filter={"lang":"en"})");
     EXPECT_EQ(r->status, 200) << r->body;
     r = c.Get(R"(/api/search?q=shipping&filter={"lang":"fr"})");
@@ -357,7 +367,8 @@ TEST(Security, ParametersAreBoundNeverInterpolated) {
     EXPECT_EQ(r->status, 200) << r->body;
     r = c.Get("/api/sessions/" + encode_url("a' OR '1'='1") + "/messages");
     EXPECT_EQ(r->status, 404);
-    r = c.Post("/api/chat", json{{"question", "refunds"}, {"mode", "hybrid'; DROP TABLE rag_documents; --"}}.dump(), "application/json");
+    r = c.Post("/api/chat", json{{"question", "refunds"}, {"mode", "hybrid'; DROP TABLE rag_documents; --"}}.dump(),
+               "application/json");
     EXPECT_EQ(r->status, 400);
     EXPECT_GE(psql_count("SELECT count(*) FROM rag_documents"), 2);
 }
@@ -371,7 +382,8 @@ TEST(Chat, AnswerJsonAndSessions) {
     EXPECT_EQ(a["provider"], "extractive");
     EXPECT_EQ(a["sources"][0]["title"], "Refund policy");
     EXPECT_TRUE(a.contains("latency_ms"));
-    r = c.Post("/api/chat", json{{"question", "How long do refunds take?"}, {"session_id", "sess-plain"}, {"k", 3}}.dump(),
+    r = c.Post("/api/chat",
+               json{{"question", "How long do refunds take?"}, {"session_id", "sess-plain"}, {"k", 3}}.dump(),
                "application/json");
     ASSERT_EQ(r->status, 200) << r->body;
     r = c.Get("/api/sessions/sess-plain/messages");
@@ -387,11 +399,12 @@ TEST(Chat, AnswerJsonAndSessions) {
 
 TEST(Chat, BadRequests) {
     auto c = main_client();
-    for (const char* body : {R"({"question": ""})", R"({"question": "   "})", R"({})", R"({"question": 5})",
-                             R"({"question": "q", "k": 0})", R"({"question": "q", "k": 51})", R"({"question": "q", "k": "5"})",
-                             R"({"question": "q", "k": 2.5})", R"({"question": "q", "stream": "yes"})",
-                             R"({"question": "q", "filter": "lang"})", R"({"question": "q", "sesion_id": "x"})",
-                             R"({"question": "q", "mode": "psychic"})", R"(["question"])", R"({"question": "q",)"}) {
+    for (const char* body :
+         {R"({"question": ""})", R"({"question": "   "})", R"({})", R"({"question": 5})",
+          R"({"question": "q", "k": 0})", R"({"question": "q", "k": 51})", R"({"question": "q", "k": "5"})",
+          R"({"question": "q", "k": 2.5})", R"({"question": "q", "stream": "yes"})",
+          R"({"question": "q", "filter": "lang"})", R"({"question": "q", "sesion_id": "x"})",
+          R"({"question": "q", "mode": "psychic"})", R"(["question"])", R"({"question": "q",)"}) {
         auto r = c.Post("/api/chat", body, "application/json");
         ASSERT_TRUE(r);
         EXPECT_EQ(r->status, 400) << body;
@@ -405,7 +418,8 @@ TEST(Chat, BadRequests) {
 TEST(Chat, ExtractiveStreamsSourcesTokensDone) {
     auto c = main_client();
     auto s = post_stream(c, "/api/chat",
-                         {{"question", "How long do refunds take and can digital goods be refunded?"}, {"stream", true},
+                         {{"question", "How long do refunds take and can digital goods be refunded?"},
+                          {"stream", true},
                           {"session_id", "sess-stream"}});
     EXPECT_EQ(s.status, 200);
     EXPECT_EQ(s.content_type, "text/event-stream");
@@ -436,7 +450,8 @@ TEST(Chat, ExtractiveStreamsSourcesTokensDone) {
 TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
     ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_stream"), "--pool-size", "2"});
     auto c = srv.client();
-    auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "slow-1"}});
+    auto s = post_stream(c, "/api/chat",
+                         {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "slow-1"}});
     ASSERT_GE(s.events.size(), 4u);
     EXPECT_EQ(s.events.front().event, "sources");
     ASSERT_EQ(s.events[1].event, "token");
@@ -445,7 +460,8 @@ TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
     EXPECT_LT(s.events[1].at_ms + 300, s.events.back().at_ms) << "the first token came only with the end";
     EXPECT_EQ(c.Get("/api/sessions/slow-1/messages")->status, 200);
 
-    auto gone = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "gone-1"}}, 2);
+    auto gone = post_stream(c, "/api/chat",
+                            {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "gone-1"}}, 2);
     ASSERT_EQ(gone.events.size(), 2u);
     EXPECT_EQ(gone.events[1].event, "token");
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // longer than the whole answer takes
@@ -461,9 +477,11 @@ TEST(Chat, ProviderKeyNotAvailableAndFallback) {
     ASSERT_EQ(s.events.size(), 2u);
     EXPECT_EQ(s.events[0].event, "sources");
     EXPECT_EQ(s.events[1].event, "error");
-    EXPECT_NE(s.events[1].data["message"].get<std::string>().find("provider key not available to the server"), std::string::npos);
+    EXPECT_NE(s.events[1].data["message"].get<std::string>().find("provider key not available to the server"),
+              std::string::npos);
     EXPECT_EQ(s.events[1].data["type"], "provider_error");
-    auto r = c.Post("/v1/chat/completions", json{{"model", "pg_rag"}, {"messages", {{{"role", "user"}, {"content", "refunds?"}}}}}.dump(),
+    auto r = c.Post("/v1/chat/completions",
+                    json{{"model", "pg_rag"}, {"messages", {{{"role", "user"}, {"content", "refunds?"}}}}}.dump(),
                     "application/json");
     EXPECT_EQ(r->status, 502);
     EXPECT_TRUE(body_json(r)["error"].contains("param"));
@@ -500,7 +518,8 @@ TEST(Http, NotFoundMethodNotAllowedTooLargeChunked) {
     EXPECT_EQ(body_json(r)["error"]["code"], "method_not_allowed");
     EXPECT_EQ(c.Delete("/api/search")->status, 405);
     EXPECT_EQ(c.Post("/v1/models", "{}", "application/json")->status, 405);
-    r = c.Post("/api/documents", json{{"title", "big"}, {"content", std::string(2 << 20, 'a')}}.dump(), "application/json");
+    r = c.Post("/api/documents", json{{"title", "big"}, {"content", std::string(2 << 20, 'a')}}.dump(),
+               "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 413);
     EXPECT_EQ(body_json(r)["error"]["code"], "413");
@@ -536,7 +555,9 @@ TEST(OpenAi, ModelsAndCompletions) {
     EXPECT_EQ(body_json(r)["object"], "list");
     EXPECT_EQ(body_json(r)["data"][0]["id"], "pg_rag");
     json req = {{"model", "pg_rag"},
-                {"messages", {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "How long do refunds take?"}}}}};
+                {"messages",
+                 {{{"role", "system"}, {"content", "be brief"}},
+                  {{"role", "user"}, {"content", "How long do refunds take?"}}}}};
     r = c.Post("/v1/chat/completions", req.dump(), "application/json");
     ASSERT_EQ(r->status, 200) << r->body;
     json a = body_json(r);
@@ -548,12 +569,14 @@ TEST(OpenAi, ModelsAndCompletions) {
     EXPECT_EQ(a["sources"][0]["title"], "Refund policy");
     // Earlier messages are the conversation: the follow-up is made standalone for retrieval.
     json follow = {{"model", "pg_rag"},
-                   {"messages", {{{"role", "user"}, {"content", "How long does shipping to Europe take?"}},
-                                 {{"role", "assistant"}, {"content", "Seven to ten days. [1]"}},
-                                 {{"role", "user"}, {"content", "And express?"}}}}};
+                   {"messages",
+                    {{{"role", "user"}, {"content", "How long does shipping to Europe take?"}},
+                     {{"role", "assistant"}, {"content", "Seven to ten days. [1]"}},
+                     {{"role", "user"}, {"content", "And express?"}}}}};
     r = c.Post("/v1/chat/completions", follow.dump(), "application/json");
     ASSERT_EQ(r->status, 200) << r->body;
-    EXPECT_NE(body_json(r)["choices"][0]["message"]["content"].get<std::string>().find("Express shipping"), std::string::npos)
+    EXPECT_NE(body_json(r)["choices"][0]["message"]["content"].get<std::string>().find("Express shipping"),
+              std::string::npos)
         << r->body;
     // Errors in OpenAI's shape.
     r = c.Post("/v1/chat/completions", R"({"model": "pg_rag", "messages": []})", "application/json");
@@ -562,16 +585,18 @@ TEST(OpenAi, ModelsAndCompletions) {
     EXPECT_TRUE(e.contains("param") && e.contains("type") && e.contains("message") && e.contains("code"));
     r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "assistant", "content": "hi"}]})", "application/json");
     EXPECT_EQ(r->status, 400);
-    r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "q"}], "temperature": "hot"})", "application/json");
+    r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "q"}], "temperature": "hot"})",
+               "application/json");
     EXPECT_EQ(r->status, 400);
 }
 
 TEST(OpenAi, StreamedCompletionWithUsage) {
     auto c = main_client();
-    json req = {{"model", "pg_rag"},
-                {"stream", true},
-                {"stream_options", {{"include_usage", true}}},
-                {"messages", {{{"role", "user"}, {"content", "How long do refunds take and can digital goods be refunded?"}}}}};
+    json req = {
+        {"model", "pg_rag"},
+        {"stream", true},
+        {"stream_options", {{"include_usage", true}}},
+        {"messages", {{{"role", "user"}, {"content", "How long do refunds take and can digital goods be refunded?"}}}}};
     auto s = post_stream(c, "/v1/chat/completions", req);
     EXPECT_EQ(s.content_type, "text/event-stream");
     ASSERT_GE(s.events.size(), 5u);
@@ -586,8 +611,11 @@ TEST(OpenAi, StreamedCompletionWithUsage) {
     const json& stop = s.events[s.events.size() - 3].data;
     EXPECT_EQ(stop["choices"][0]["finish_reason"], "stop");
     std::string text;
-    for (size_t i = 1; i + 3 < s.events.size(); ++i) text += s.events[i].data["choices"][0]["delta"]["content"].get<std::string>();
-    EXPECT_EQ(text, "Refunds are processed within five business days. [1] Digital goods cannot be refunded after download. [1]");
+    for (size_t i = 1; i + 3 < s.events.size(); ++i)
+        text += s.events[i].data["choices"][0]["delta"]["content"].get<std::string>();
+    EXPECT_EQ(
+        text,
+        "Refunds are processed within five business days. [1] Digital goods cannot be refunded after download. [1]");
     // Without include_usage there is no usage chunk.
     req.erase("stream_options");
     s = post_stream(c, "/v1/chat/completions", req);
@@ -644,8 +672,10 @@ TEST(Metrics, RequestsLatencyAndPool) {
     ASSERT_EQ(r->status, 200);
     EXPECT_NE(r->get_header_value("Content-Type").find("text/plain"), std::string::npos);
     const std::string& m = r->body;
-    EXPECT_NE(m.find(R"(pgrag_http_requests_total{route="/api/search",method="GET",status="200"})"), std::string::npos) << m;
-    EXPECT_NE(m.find(R"(pgrag_http_request_duration_seconds_bucket{route="/api/search",le="+Inf"})"), std::string::npos);
+    EXPECT_NE(m.find(R"(pgrag_http_requests_total{route="/api/search",method="GET",status="200"})"), std::string::npos)
+        << m;
+    EXPECT_NE(m.find(R"(pgrag_http_request_duration_seconds_bucket{route="/api/search",le="+Inf"})"),
+              std::string::npos);
     EXPECT_NE(m.find("pgrag_pool_in_use "), std::string::npos);
     EXPECT_NE(m.find("pgrag_pool_waiting "), std::string::npos);
     EXPECT_NE(m.find("pgrag_time_to_first_token_seconds_count"), std::string::npos);
@@ -654,7 +684,8 @@ TEST(Metrics, RequestsLatencyAndPool) {
 // One connection held by a slow answer (fake Ollama answering after 3 s, non-streaming): the next
 // request waits --pool-wait, then gets 503 with Retry-After; the slow one still succeeds.
 TEST(Pool, ExhaustedPoolIs503WithRetryAfter) {
-    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_slow"), "--pool-size", "1", "--pool-wait", "0.5"});
+    ServerProcess srv(kPortBase + 2,
+                      {"--database-url", conninfo("srv_slow"), "--pool-size", "1", "--pool-wait", "0.5"});
     std::atomic<int> slow_status{0};
     std::thread slow([&] {
         auto c = srv.client();
@@ -719,8 +750,9 @@ TEST(Lifecycle, HelpAndNonLoopbackRefused) {
     char buf[512];
     while (fgets(buf, sizeof buf, p)) out += buf;
     EXPECT_EQ(pclose(p), 0);
-    for (const char* flag : {"--database-url", "--listen", "--pool-size", "--threads", "--cors-origins", "--body-limit",
-                             "--read-timeout", "--write-timeout", "--request-timeout", "PGRAG_DATABASE_URL", "PGRAG_LISTEN"})
+    for (const char* flag :
+         {"--database-url", "--listen", "--pool-size", "--threads", "--cors-origins", "--body-limit", "--read-timeout",
+          "--write-timeout", "--request-timeout", "PGRAG_DATABASE_URL", "PGRAG_LISTEN"})
         EXPECT_NE(out.find(flag), std::string::npos) << flag;
     int st = std::system((kBin + " --listen 0.0.0.0:" + std::to_string(kPortBase + 4) + " 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);
