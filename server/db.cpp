@@ -3,11 +3,6 @@
 
 namespace pgrag::server {
 
-bool DbError::connection_lost() const {
-    return sqlstate_.empty() || sqlstate_.rfind("08", 0) == 0 || sqlstate_ == "57P01" || sqlstate_ == "57P02" ||
-           sqlstate_ == "57P03";
-}
-
 namespace {
 std::string field(const PGresult* r, int code) {
     const char* v = r ? PQresultErrorField(r, code) : nullptr;
@@ -34,8 +29,11 @@ PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& pa
         while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     }
     std::string sqlstate = field(r.get(), PG_DIAG_SQLSTATE);
-    if (PQstatus(conn) != CONNECTION_OK && sqlstate.empty()) sqlstate = "08006";
-    throw DbError(sqlstate, message, field(r.get(), PG_DIAG_MESSAGE_DETAIL), field(r.get(), PG_DIAG_MESSAGE_HINT));
+    // Administrator shutdown and crash recovery end the session too.
+    bool lost = PQstatus(conn) != CONNECTION_OK || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
+    if (lost && sqlstate.empty()) sqlstate = "08006";
+    throw DbError(sqlstate, message, lost, field(r.get(), PG_DIAG_MESSAGE_DETAIL),
+                  field(r.get(), PG_DIAG_MESSAGE_HINT));
 }
 
 std::optional<std::string> exec_value(PGconn* conn, const std::string& sql, const std::vector<Param>& params) {

@@ -14,19 +14,23 @@ namespace pgrag::server {
 // A database error with its SQLSTATE ("" when the connection failed without one).
 class DbError : public std::runtime_error {
   public:
-    DbError(std::string sqlstate, const std::string& message, std::string detail = {}, std::string hint = {})
+    DbError(std::string sqlstate, const std::string& message, bool connection_lost, std::string detail = {},
+            std::string hint = {})
         : std::runtime_error(message),
           sqlstate_(std::move(sqlstate)),
           detail_(std::move(detail)),
-          hint_(std::move(hint)) {}
+          hint_(std::move(hint)),
+          connection_lost_(connection_lost) {}
     const std::string& sqlstate() const { return sqlstate_; }
     const std::string& detail() const { return detail_; }
     const std::string& hint() const { return hint_; }
-    // True for a lost or refused connection (class 08, 57P0x, or no SQLSTATE at all).
-    bool connection_lost() const;
+    // The connection to Postgres failed or was refused. (A class-08 SQLSTATE on a live connection is
+    // the extension's report of a provider it could not reach: not this.)
+    bool connection_lost() const { return connection_lost_; }
 
   private:
     std::string sqlstate_, detail_, hint_;
+    bool connection_lost_;
 };
 
 // One bound parameter: NULL, text, or bytes sent in binary (bytea).

@@ -19,7 +19,7 @@ int status_for_sqlstate(const std::string& s, bool connection_lost) {
     if (s == "P0002") return 404;
     if (s == "38000" || s.rfind("08", 0) == 0) return 502;  // raised by the extension for a provider
     if (s.rfind("22", 0) == 0 || s.rfind("42", 0) == 0 || s == "54000" || s == "23505") return 400;
-    if (s.rfind("53", 0) == 0 || s.rfind("57", 0) == 0) return 503;
+    if (s.rfind("53", 0) == 0 || s.rfind("57P", 0) == 0) return 503;
     return 500;
 }
 

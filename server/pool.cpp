@@ -56,7 +56,7 @@ PGconn* Pool::connect() {
         std::string message = c ? PQerrorMessage(c) : "out of memory";
         while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
         if (c) PQfinish(c);
-        throw DbError("08006", "could not connect to the database: " + message);
+        throw DbError("08006", "could not connect to the database: " + message, true);
     }
     if (!setup_sql_.empty()) {
         try {

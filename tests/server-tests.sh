@@ -41,6 +41,10 @@ CREATE ROLE srv_down LOGIN SUPERUSER;
 ALTER ROLE srv_down SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_down SET pg_rag.ollama_chat_url = '$fake/fault/500always';
 ALTER ROLE srv_down SET pg_rag.max_retries = 0;
+CREATE ROLE srv_unreachable LOGIN SUPERUSER;
+ALTER ROLE srv_unreachable SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_unreachable SET pg_rag.ollama_chat_url = 'http://127.0.0.1:$((PG_PORT + 9))';
+ALTER ROLE srv_unreachable SET pg_rag.max_retries = 0;
 CREATE ROLE srv_noaccess LOGIN;
 SQL
 

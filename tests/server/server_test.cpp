@@ -504,6 +504,14 @@ TEST(Chat, ProviderDownIs502) {
     auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
     ASSERT_EQ(s.events.back().event, "error");
     EXPECT_EQ(s.events.back().data["type"], "provider_error");
+    down.stop();
+    // A provider nobody listens for: the extension's 08006 on a live database connection is the
+    // provider's failure (502), not the database's (503).
+    ServerProcess unreachable(kPortBase + 2, {"--database-url", conninfo("srv_unreachable")});
+    auto c2 = unreachable.client();
+    r = c2.Post("/api/chat", json{{"question", "How long do refunds take?"}}.dump(), "application/json");
+    EXPECT_EQ(r->status, 502) << r->body;
+    EXPECT_EQ(c2.Get("/readyz")->status, 200);
 }
 
 TEST(Http, NotFoundMethodNotAllowedTooLargeChunked) {
