@@ -714,7 +714,19 @@ TEST(Pool, ExhaustedPoolIs503WithRetryAfter) {
 TEST(Pool, PostgresRestartIs503ThenRecovers) {
     ASSERT_FALSE(kPgData.empty());
     auto c = main_client();
-    for (int i = 0; i < 4; ++i) ASSERT_EQ(c.Get("/api/search?q=refund")->status, 200);  // connections in the pool
+    // Several connections in the pool: concurrent requests until the server holds at least three.
+    for (int round = 0; round < 50 && psql_count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                                 "'pg_rag_server'") < 3;
+         ++round) {
+        std::vector<std::thread> burst;
+        for (int t = 0; t < 8; ++t)
+            burst.emplace_back([] {
+                auto cc = main_client();
+                cc.Get("/api/search?q=refund%20days%20shipping");
+            });
+        for (auto& t : burst) t.join();
+    }
+    ASSERT_GE(psql_count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_rag_server'"), 3);
     ASSERT_EQ(std::system(("bash " + kRoot + "/docker/pg-cluster.sh stop " + kPgData).c_str()), 0);
     auto r = c.Get("/api/search?q=refund");
     EXPECT_EQ(r->status, 503) << r->body;
