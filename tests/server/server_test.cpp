@@ -485,6 +485,14 @@ TEST(Chat, ProviderKeyNotAvailableAndFallback) {
                     "application/json");
     EXPECT_EQ(r->status, 502);
     EXPECT_TRUE(body_json(r)["error"].contains("param"));
+    // Mid-stream, OpenAI's way: an error object, then [DONE].
+    s = post_stream(
+        c, "/v1/chat/completions",
+        {{"model", "pg_rag"}, {"stream", true}, {"messages", {{{"role", "user"}, {"content", "refunds?"}}}}});
+    ASSERT_GE(s.events.size(), 3u);
+    EXPECT_EQ(s.events.back().data, "[DONE]");
+    json err = s.events[s.events.size() - 2].data;
+    EXPECT_NE(err["error"]["message"].get<std::string>().find("provider key not available"), std::string::npos) << err;
     keyed.stop();
 
     ServerProcess fallback(kPortBase + 3, {"--database-url", conninfo("srv_fallback")});
@@ -709,6 +717,22 @@ TEST(Pool, ExhaustedPoolIs503WithRetryAfter) {
     slow.join();
     EXPECT_EQ(slow_status, 200);
     EXPECT_EQ(c.Get("/api/search?q=refund")->status, 200);
+}
+
+// --request-timeout bounds a query (statement_timeout: 504) and a stream's generation (an error event).
+TEST(Pool, RequestTimeoutIs504) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_slow"), "--request-timeout", "1"});
+    auto c = srv.client();
+    auto t0 = Clock::now();
+    // A question of its own: an answer cached by another test would need no provider.
+    auto r = c.Post("/api/chat", json{{"question", "How long do refunds take, timeout?"}}.dump(), "application/json");
+    EXPECT_EQ(r->status, 504) << r->body;
+    EXPECT_EQ(body_json(r)["error"]["code"], "57014");
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.9) << "the provider's 3 s answer was awaited";
+    auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+    ASSERT_EQ(s.events.back().event, "error");
+    EXPECT_EQ(s.events.back().data["type"], "timeout_error");
+    EXPECT_EQ(c.Get("/readyz")->status, 200);
 }
 
 TEST(Pool, PostgresRestartIs503ThenRecovers) {
