@@ -48,7 +48,7 @@ ALTER ROLE srv_unreachable SET pg_rag.max_retries = 0;
 CREATE ROLE srv_noaccess LOGIN;
 SQL
 
-PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" \
+PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \
   PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) \
   "$BUILD/server_tests" --gtest_brief=1 2>&1 | tee "$WORK/gtest.log"
 total=$(sed -n 's/^\[==========\] \([0-9]*\) tests\? from .* ran.*/\1/p' "$WORK/gtest.log" | tail -1)

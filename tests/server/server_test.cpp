@@ -43,7 +43,7 @@ class ServerProcess {
   public:
     ServerProcess(int port, std::vector<std::string> args) : port_(port) {
         args.insert(args.begin(), {kBin, "--listen", "127.0.0.1:" + std::to_string(port)});
-        log_ = "/tmp/pg_rag_server_test_" + std::to_string(port) + ".log";
+        log_ = env("PGRAG_TEST_LOG_DIR", "/tmp") + "/pg_rag_server_test_" + std::to_string(port) + ".log";
         pid_ = fork();
         if (pid_ == 0) {
             FILE* f = std::fopen(log_.c_str(), "w");
