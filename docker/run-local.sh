@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs pg_rag locally: a cluster in ./.pgdata on port 55432 with database pg_rag and the extension created.
+# Runs pg_rag locally: a cluster in ./.pgdata on port 55432 with database pg_rag and the extension created,
+# and the HTTP server (pg_rag_server) on 127.0.0.1:8080 (PGRAG_SERVER_PORT overrides the port).
 #   run-local.sh start | stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PGRAG_PORT:-55432}"
+SERVER_PORT="${PGRAG_SERVER_PORT:-8080}"
 DATADIR="${PGRAG_DATADIR:-$PWD/.pgdata}"
 
 # The server user must be able to reach the project folder; if it cannot (e.g. a clone under /root),
@@ -11,6 +13,35 @@ DATADIR="${PGRAG_DATADIR:-$PWD/.pgdata}"
 if [ -z "${PGRAG_DATADIR:-}" ] && [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$PWD"; then
   DATADIR="/var/lib/pg_rag/$(echo "$PWD" | md5sum | cut -c1-12)"
 fi
+
+SERVER_PID="$DATADIR/pg_rag_server.pid"
+SERVER_BIN="$(command -v pg_rag_server || echo build/pg_rag_server)"
+
+# The server runs in the background as the calling user and connects over TCP as postgres.
+start_server() {
+  if [ -f "$SERVER_PID" ] && kill -0 "$(cat "$SERVER_PID")" 2>/dev/null; then return 0; fi
+  PGRAG_DATABASE_URL="host=127.0.0.1 port=$PORT user=postgres dbname=pg_rag" PGRAG_LISTEN="127.0.0.1:$SERVER_PORT" \
+    nohup "$SERVER_BIN" >"$DATADIR/pg_rag_server.log" 2>&1 </dev/null &
+  echo $! >"$SERVER_PID"
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$SERVER_PORT/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$(cat "$SERVER_PID")" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "pg_rag_server did not start:" >&2
+  tail -5 "$DATADIR/pg_rag_server.log" >&2
+  return 1
+}
+
+# SIGTERM: the server finishes streams in flight (up to its shutdown timeout) and exits.
+stop_server() {
+  [ -f "$SERVER_PID" ] || return 0
+  pid="$(cat "$SERVER_PID")"
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 400); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$SERVER_PID"
+}
 
 case "${1:-start}" in
   start)
@@ -24,10 +55,16 @@ case "${1:-start}" in
       mkdir -p "$samples" && cp tests/data/*.* "$samples/" && rm -f "$samples/README.md"
       [ "$(id -u)" -eq 0 ] && chown -R postgres: "$samples"
     fi
+    start_server
     echo "pg_rag is running (data: $DATADIR). Connect with:"
     echo "  psql -h 127.0.0.1 -p $PORT -U postgres pg_rag"
-    echo "Stop it with: make stop"
+    echo "The HTTP server: http://127.0.0.1:$SERVER_PORT (log: $DATADIR/pg_rag_server.log). Try:"
+    echo "  curl -s http://127.0.0.1:$SERVER_PORT/api/chat -H 'Content-Type: application/json' -d '{\"question\": \"How do refunds work?\"}'"
+    echo "Stop both with: make stop"
     ;;
-  stop) bash docker/pg-cluster.sh stop "$DATADIR" ;;
+  stop)
+    stop_server
+    bash docker/pg-cluster.sh stop "$DATADIR"
+    ;;
   *) echo "usage: run-local.sh start|stop" >&2; exit 2 ;;
 esac

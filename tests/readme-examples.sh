@@ -8,9 +8,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PGRAG_README_PORT:-55437}"
+SERVER_PORT="${PGRAG_README_SERVER_PORT:-55438}"
 WORK="$(mktemp -d /tmp/pg_rag_readme.XXXXXX)"
 chmod 755 "$WORK"
-export PGRAG_DATADIR="$WORK/data" PGRAG_PORT="$PORT"
+export PGRAG_DATADIR="$WORK/data" PGRAG_PORT="$PORT" PGRAG_SERVER_PORT="$SERVER_PORT"
 cleanup() { bash docker/run-local.sh stop >/dev/null 2>&1; rm -rf "$WORK"; }
 [ -n "${PGRAG_README_KEEP:-}" ] || trap cleanup EXIT
 bash docker/run-local.sh start >/dev/null || { echo "readme examples: 0 passed, 1 failed (cluster)"; exit 1; }
@@ -36,7 +37,7 @@ for block in $(ls "$WORK"/[0-9]*.sql "$WORK"/[0-9]*.sh 2>/dev/null | sort); do
   where=$(head -1 "$block" | sed 's/^\(--\|#\) //')
   case "$block" in
     *.sql) out=$(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -f "$block" pg_rag 2>&1) ;;
-    *.sh) out=$(cd "$WORK/run" && sed "s/-p 55432/-p $PORT/g" "$block" | bash -e 2>&1) ;;
+    *.sh) out=$(cd "$WORK/run" && sed -e "s/-p 55432/-p $PORT/g" -e "s/127.0.0.1:8080/127.0.0.1:$SERVER_PORT/g" "$block" | bash -e 2>&1) ;;
   esac
   if [ $? -eq 0 ] && ! grep -q 'ERROR:' <<<"$out"; then
     passed=$((passed + 1))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the
-# PGXS build (it must build the same module as CMake), and a short run of each fuzz target.
-# Prints one closing line: "N passed, M failed".
+# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the PGXS
+# build (it must build the same module as CMake), the .clang-format check, a short run of each fuzz
+# target, the HTTP server's integration tests and the README examples. Prints one closing line:
+# "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
@@ -78,7 +79,17 @@ else
   tail -20 "$BUILD/fuzz-build.log"; failed=$((failed + 1))
 fi
 
-# 6. Every example of the README runs as written after `make run`.
+# 6. The HTTP server over real HTTP against its own throwaway cluster (tests/server-tests.sh).
+note "HTTP server integration tests"
+bash tests/server-tests.sh 2>&1 | tee "$BUILD/server-tests.log"
+server_line=$(grep -E '^server tests: [0-9]+ passed, [0-9]+ failed' "$BUILD/server-tests.log" | tail -1)
+if [[ "$server_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1))
+fi
+
+# 7. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

@@ -10,6 +10,7 @@
 #include "chunker.hpp"
 #include "embedding_providers.hpp"
 #include "error.hpp"
+#include "extractive.hpp"
 
 namespace pgrag {
 
@@ -131,7 +132,12 @@ Answer generate_stream(const ChatSettings& s, const Prompt& prompt, http::Client
     const ChatCodec& codec = chat_codec(s.provider);
     if (codec.local) {
         Answer a = codec.local(s, prompt);
-        on_text(a.text);
+        // Sentence by sentence, so the default set-up streams too; a consumer that gives up stops it.
+        for (const std::string& piece : sentence_pieces(a.text)) {
+            if (interrupted && interrupted())
+                throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
+            on_text(piece);
+        }
         return a;
     }
     require_key(s, codec);

@@ -488,4 +488,19 @@ std::string standalone_question_extractive(const std::string& question, const st
     return question + extra;
 }
 
+std::vector<std::string> sentence_pieces(const std::string& text) {
+    std::vector<std::string> pieces;
+    size_t start = 0;
+    for (size_t i = 1; i < text.size(); ++i) {
+        // A space after a sentence end or a citation ends a piece, unless a citation follows it.
+        char prev = text[i - 1];
+        if (text[i] != ' ' || !(prev == '.' || prev == '!' || prev == '?' || prev == ']')) continue;
+        if (i + 1 < text.size() && text[i + 1] == '[') continue;
+        pieces.push_back(text.substr(start, i + 1 - start));
+        start = i + 1;
+    }
+    if (start < text.size()) pieces.push_back(text.substr(start));
+    return pieces;
+}
+
 }  // namespace pgrag

@@ -22,6 +22,10 @@ extern const char* const kDontKnow;
 // of the question's content words.
 Answer extractive_answer(const std::string& question, const std::vector<Source>& sources);
 
+// The answer cut into sentences for streaming: each piece ends after a sentence's citations and the
+// space that follows them ("A. [1] ", "B. [2]"); concatenated they give the text back unchanged.
+std::vector<std::string> sentence_pieces(const std::string& text);
+
 // Combines a follow-up with the previous question's content words, for retrieval without an LLM.
 std::string standalone_question_extractive(const std::string& question, const std::string& previous_question);
 

@@ -25,12 +25,13 @@ struct Plan {
     std::string fault;
     int latency_ms = 0;
     int dims = 8;
+    int gap_ms = 2;    // between streamed events
     std::string tag;   // requests with a tag are counted, and their peak concurrency kept, under it
     std::string rest;  // the provider path after the prefixes
 };
 
 Plan parse_plan(const std::string& path) {
-    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag)/([^/]+)(/.*)$)");
+    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag|gap)/([^/]+)(/.*)$)");
     Plan plan;
     std::string p = path;
     std::smatch m;
@@ -39,6 +40,7 @@ Plan parse_plan(const std::string& path) {
         if (m[1] == "latency") plan.latency_ms = std::stoi(m[2]);
         if (m[1] == "dims") plan.dims = std::stoi(m[2]);
         if (m[1] == "tag") plan.tag = m[2];
+        if (m[1] == "gap") plan.gap_ms = std::stoi(m[2]);
         p = m[3];
     }
     plan.rest = p;
@@ -89,19 +91,20 @@ std::vector<std::string> pieces_of(const std::string& reply) {
 }
 
 // Streams events built from the reply's pieces; the content provider must never throw.
-void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events) {
-    res.set_chunked_content_provider(content_type, [events = std::move(events)](size_t, httplib::DataSink& sink) {
-        try {
-            for (const auto& e : events) {
-                if (!sink.write(e.data(), e.size())) return false;
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
-            }
-            sink.done();
-            return true;
-        } catch (...) {
-            return false;
-        }
-    });
+void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events, int gap_ms) {
+    res.set_chunked_content_provider(content_type,
+                                     [events = std::move(events), gap_ms](size_t, httplib::DataSink& sink) {
+                                         try {
+                                             for (const auto& e : events) {
+                                                 if (!sink.write(e.data(), e.size())) return false;
+                                                 std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+                                             }
+                                             sink.done();
+                                             return true;
+                                         } catch (...) {
+                                             return false;
+                                         }
+                                     });
 }
 
 struct Server::Impl {
@@ -309,7 +312,7 @@ struct Server::Impl {
                                  .dump() +
                              "\n\n");
             events.push_back("data: [DONE]\n\n");
-            return stream_events(res, "text/event-stream", events);
+            return stream_events(res, "text/event-stream", events, plan.gap_ms);
         }
         send_json(res, 200,
                   {{"id", "chatcmpl-fake"},
@@ -349,7 +352,7 @@ struct Server::Impl {
                                  {"eval_count", 9}}
                                 .dump() +
                             "\n");
-            return stream_events(res, "application/x-ndjson", lines);
+            return stream_events(res, "application/x-ndjson", lines, plan.gap_ms);
         }
         send_json(res, 200,
                   {{"model", body["model"]},
@@ -397,7 +400,7 @@ struct Server::Impl {
                                                      {"delta", {{"stop_reason", "end_turn"}}},
                                                      {"usage", {{"output_tokens", 8}}}}));
             events.push_back(event("message_stop", {{"type", "message_stop"}}));
-            return stream_events(res, "text/event-stream", events);
+            return stream_events(res, "text/event-stream", events, plan.gap_ms);
         }
         send_json(res, 200,
                   {{"id", "msg_fake"},
@@ -444,7 +447,7 @@ struct Server::Impl {
                      {"usageMetadata", {{"promptTokenCount", 70}, {"candidatesTokenCount", 7}}}}
                     .dump() +
                 "\r\n\r\n");
-            return stream_events(res, "text/event-stream", events);
+            return stream_events(res, "text/event-stream", events, plan.gap_ms);
         }
         send_json(
             res, 200,

@@ -113,3 +113,33 @@ TEST(Answer, FallbackTriesProvidersInOrder) {
               "openai: pg_rag: openai chat failed (500): The server had an error while processing your request.");
     EXPECT_THROW(pgrag::generate_with_fallback({broken}, prompt, client, nullptr, nullptr), pgrag::Error);
 }
+
+TEST(Answer, ExtractiveStreamsSentenceBySentence) {
+    EXPECT_EQ(pgrag::sentence_pieces("A b. [1] C d? [2][3] E."),
+              (std::vector<std::string>{"A b. [1] ", "C d? [2][3] ", "E."}));
+    EXPECT_EQ(pgrag::sentence_pieces(""), std::vector<std::string>{});
+    EXPECT_EQ(pgrag::sentence_pieces("No end"), std::vector<std::string>{"No end"});
+    // Two sentences from two sources arrive as two pieces whose concatenation is the answer.
+    std::vector<pgrag::Source> sources(2);
+    sources[0].content =
+        "Refunds are processed within five business days. Digital goods cannot be refunded after download.";
+    sources[1].content = "Shipping to Europe takes seven to ten days.";
+    auto prompt =
+        pgrag::build_prompt("How long do refunds take and can digital goods be refunded?", {}, sources, "", 3000);
+    ChatSettings s;
+    s.provider = "extractive";
+    pgrag::http::Client client;
+    std::vector<std::string> pieces;
+    auto a = pgrag::generate_stream(s, prompt, client, nullptr, [&](const std::string& p) { pieces.push_back(p); });
+    std::string joined;
+    for (const auto& p : pieces) joined += p;
+    EXPECT_EQ(joined, a.text);
+    EXPECT_EQ(pieces, pgrag::sentence_pieces(a.text));
+    ASSERT_EQ(pieces.size(), 2u) << a.text;
+    // A consumer that is gone stops it before the next sentence.
+    int calls = 0;
+    EXPECT_THROW(pgrag::generate_stream(
+                     s, prompt, client, [&] { return calls > 0; }, [&](const std::string&) { ++calls; }),
+                 pgrag::Error);
+    EXPECT_EQ(calls, 1);
+}

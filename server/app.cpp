@@ -1,0 +1,204 @@
+// The HTTP set-up shared by every route.
+#include "app.hpp"
+
+#include <cstdio>
+#include <random>
+
+namespace pgrag::server {
+
+namespace {
+
+// Per-request context of the worker thread: the matched route and when the request arrived.
+thread_local std::string t_route = "unmatched";
+thread_local std::chrono::steady_clock::time_point t_start = std::chrono::steady_clock::now();
+
+std::string new_request_id() {
+    static thread_local std::mt19937_64 rng(std::random_device{}());
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+    return buf;
+}
+
+// A client's id is kept when it is short and plain (it goes into logs and headers).
+bool acceptable_request_id(const std::string& id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
+    return true;
+}
+
+bool is_openai_path(const std::string& path) { return path.rfind("/v1/", 0) == 0; }
+
+void apply_cors(const App& app, const httplib::Request& req, httplib::Response& res) {
+    std::string origin = req.get_header_value("Origin");
+    if (origin.empty()) return;
+    for (const auto& allowed : app.options.cors_origins)
+        if (allowed == "*" || allowed == origin) {
+            res.set_header("Access-Control-Allow-Origin", origin);
+            res.set_header("Vary", "Origin");
+            res.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+            return;
+        }
+}
+
+const char* status_message(int status) {
+    switch (status) {
+        case 400:
+            return "bad request";
+        case 404:
+            return "not found";
+        case 405:
+            return "method not allowed";
+        case 408:
+            return "request timeout";
+        case 411:
+            return "a Content-Length is required";
+        case 413:
+            return "request body too large";
+        case 414:
+            return "request URI too long";
+        case 415:
+            return "unsupported media type";
+        default:
+            return status >= 500 ? "internal error" : "request failed";
+    }
+}
+
+}  // namespace
+
+App::App(Options o)
+    : options(std::move(o)),
+      pool(options.database_url, options.pool_size,
+           std::chrono::milliseconds(static_cast<long>(options.pool_wait_s * 1000)),
+           // Every query ends within the request timeout; the server names itself in pg_stat_activity.
+           "SELECT set_config('statement_timeout', '" + std::to_string(options.request_timeout_s * 1000) +
+               "', false), set_config('application_name', 'pg_rag_server', false)") {}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+    res.status = status;
+    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
+    if (e.retry_after_s > 0) res.set_header("Retry-After", std::to_string(e.retry_after_s));
+    send_json(res, e.status(), error_json(e, is_openai_path(req.path)));
+}
+
+void Router::add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) {
+    methods_[pattern].insert(method);
+    labels_[pattern] = label;
+    Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+        t_route = label;
+        try {
+            handler(req, res);
+        } catch (...) {
+            send_error(req, res, to_api_error(std::current_exception()));
+        }
+    };
+    if (method == "GET")
+        http_.Get(pattern, wrapped);
+    else if (method == "POST")
+        http_.Post(pattern, wrapped);
+    else if (method == "DELETE")
+        http_.Delete(pattern, wrapped);
+    else if (method == "PUT")
+        http_.Put(pattern, wrapped);
+    else if (method == "PATCH")
+        http_.Patch(pattern, wrapped);
+}
+
+void Router::finish() {
+    auto all = methods_;
+    for (const auto& [pattern, methods] : all) {
+        std::string allow;
+        for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
+        for (const char* m : {"GET", "POST", "DELETE", "PUT", "PATCH"}) {
+            if (methods.count(m)) continue;
+            add(m, pattern, labels_[pattern], [allow](const httplib::Request& req, httplib::Response& res) {
+                res.set_header("Allow", allow);
+                throw ApiError(405, "invalid_request_error", "method_not_allowed",
+                               "method " + req.method + " is not allowed here (allowed: " + allow + ")");
+            });
+        }
+    }
+}
+
+void configure(httplib::Server& http, App& app) {
+    const Options& o = app.options;
+    int threads = o.threads;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    http.set_read_timeout(o.read_timeout_s, 0);
+    http.set_write_timeout(o.write_timeout_s, 0);
+    http.set_keep_alive_timeout(5);
+    http.set_payload_max_length(o.body_limit);
+
+    http.set_pre_routing_handler([&app](const httplib::Request& req, httplib::Response& res) {
+        t_start = std::chrono::steady_clock::now();
+        t_route = "unmatched";
+        std::string id = req.get_header_value("X-Request-Id");
+        res.set_header("X-Request-Id", acceptable_request_id(id) ? id : new_request_id());
+        apply_cors(app, req, res);
+        if (req.method == "OPTIONS") {  // CORS preflight
+            t_route = "preflight";
+            if (res.has_header("Access-Control-Allow-Origin")) {
+                res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+                res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Request-Id");
+                res.set_header("Access-Control-Max-Age", "600");
+            }
+            res.status = 204;
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        // A body must announce its length: chunked uploads could not be held to the body limit up front.
+        if (req.has_header("Transfer-Encoding")) {
+            res.set_header("Connection", "close");
+            send_error(req, res,
+                       ApiError(411, "invalid_request_error", "length_required",
+                                "chunked request bodies are not accepted: send a Content-Length"));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    // Errors cpp-httplib produced itself (404, 413, 400 of a malformed request) get a JSON body too.
+    http.set_error_handler(
+        httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+            if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", new_request_id());
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message = status_message(res.status);
+            if (res.status == 404) message = "no route for " + req.method + " " + req.path;
+            send_error(req, res,
+                       ApiError(res.status, res.status >= 500 ? "server_error" : "invalid_request_error",
+                                res.status == 404 ? "not_found" : std::to_string(res.status), message));
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+
+    http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        send_error(req, res, to_api_error(ep));
+    });
+
+    // One line per request, after its last byte: never bodies, query strings or headers but the id.
+    http.set_logger([&app](const httplib::Request& req, const httplib::Response& res) {
+        double ms = ms_since(t_start);
+        std::string route = t_route;
+        app.metrics.observe(route, req.method, res.status, ms / 1000.0);
+        std::fprintf(stderr, "access method=%s route=%s status=%d duration_ms=%.1f request_id=%s\n", req.method.c_str(),
+                     route.c_str(), res.status, ms, res.get_header_value("X-Request-Id").c_str());
+        t_route = "unmatched";
+        t_start = std::chrono::steady_clock::now();
+    });
+
+    Router r(http, app);
+    add_health_routes(r, app);
+    add_chat_routes(r, app);
+    add_document_routes(r, app);
+    add_search_routes(r, app);
+    add_openai_routes(r, app);
+    r.finish();
+}
+
+}  // namespace pgrag::server

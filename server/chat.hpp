@@ -1,0 +1,55 @@
+// A chat turn in the server's steps: retrieve and prepare through SQL on a pooled connection (then
+// released), generate with the core library while streaming, record the finished turn through SQL.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/answer.hpp"
+#include "core/answer_json.hpp"
+#include "pool.hpp"
+#include "provider_config.hpp"
+
+namespace pgrag::server {
+
+struct ChatRequest {
+    std::string question;
+    std::optional<std::string> session_id;  // history from the session, and the turn recorded there
+    std::vector<ChatMessage> history;       // given history (OpenAI messages), when there is no session
+    int k = 5;
+    std::string mode = "hybrid";
+    std::optional<std::string> filter;  // JSON object text
+    std::optional<int> max_tokens;
+    std::optional<double> temperature;
+};
+
+struct PreparedChat {
+    Prompt prompt;
+    std::string standalone_question;  // "" when the question was used as it is
+    std::vector<ProviderConfig> providers;
+    std::chrono::steady_clock::time_point started;
+};
+
+// Retrieval and the prompt through SQL (rag_search, rag_rewrite_question, rag_prepare_answer); the
+// connection is returned before this returns. Throws DbError / ApiError.
+PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeout_ms);
+
+// Generates with the first provider that works, falling back only while no text has been sent;
+// on_text receives each piece. interrupted() true stops it (throws pgrag::Error QueryCanceled).
+Generated generate_chat(const PreparedChat& chat, const std::function<bool()>& interrupted,
+                        const std::function<void(const std::string&)>& on_text);
+
+// rag_answer's result: the core's shape, "cached": false and "latency_ms".
+nlohmann::json chat_result(const PreparedChat& chat, const Generated& generated);
+
+// The numbered sources as the result shows them (for the first event of a stream).
+nlohmann::json chat_sources(const PreparedChat& chat);
+
+// Records question and answer in the session, both or neither (rag_record_answer).
+void record_turn(Pool& pool, const std::string& session_id, const std::string& question, const nlohmann::json& result);
+
+}  // namespace pgrag::server

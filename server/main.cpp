@@ -1,0 +1,69 @@
+// pg_rag_server: the HTTP server of pg_rag (see README.md, "HTTP server").
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "app.hpp"
+#include "options.hpp"
+
+using namespace pgrag::server;
+
+int main(int argc, char** argv) {
+    ParsedOptions parsed = parse_options(argc, argv);
+    if (parsed.exit) {
+        std::fputs(parsed.text.c_str(), parsed.exit_status == 0 ? stdout : stderr);
+        return parsed.exit_status;
+    }
+    const Options& o = parsed.options;
+    if (!is_loopback(o.host)) {
+        std::fprintf(
+            stderr,
+            "pg_rag_server: refusing to listen on %s: no authentication is configured, so only loopback addresses "
+            "(127.0.0.1, ::1, localhost) are served; put an authenticating proxy in front\n",
+            o.host.c_str());
+        return 2;
+    }
+
+    // SIGTERM and SIGINT are taken by sigwait below, in this thread only: block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    App app(o);
+    httplib::Server http;
+    configure(http, app);
+    if (!http.bind_to_port(o.host, o.port)) {
+        std::fprintf(stderr, "pg_rag_server: cannot listen on %s:%d\n", o.host.c_str(), o.port);
+        return 1;
+    }
+    std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads)\n", o.host.c_str(),
+                 o.port, o.pool_size, o.threads);
+    std::thread listener([&] { http.listen_after_bind(); });
+
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "pg_rag_server: %s: no new connections; waiting up to %d s for %d stream(s)\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", o.shutdown_timeout_s, app.active_streams.load());
+    app.stopping = true;
+    // Streams past the deadline end with an error event; a worker stuck beyond it does not hold the exit.
+    std::thread watchdog([&app, timeout = o.shutdown_timeout_s] {
+        std::this_thread::sleep_for(std::chrono::seconds(timeout));
+        app.past_deadline = true;
+        std::this_thread::sleep_for(std::chrono::seconds(5));
+        std::fprintf(stderr, "pg_rag_server: stopped (deadline)\n");
+        std::_Exit(0);
+    });
+    watchdog.detach();
+    http.stop();
+    listener.join();
+    std::fprintf(stderr, "pg_rag_server: stopped\n");
+    std::fflush(stderr);
+    std::_Exit(0);  // skip static destructors: detached threads may still be running
+}

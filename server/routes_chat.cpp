@@ -1,0 +1,84 @@
+// POST /api/chat: rag_answer() as JSON, or a server-sent event stream (sources, token..., done|error).
+#include <memory>
+
+#include "app.hpp"
+#include "chat.hpp"
+#include "core/error.hpp"
+#include "request_json.hpp"
+#include "sse.hpp"
+#include "stream_guard.hpp"
+
+namespace pgrag::server {
+
+namespace {
+
+ChatRequest read_chat_request(const nlohmann::json& body) {
+    only_fields(body, {"question", "session_id", "k", "mode", "filter", "stream"});
+    ChatRequest r;
+    r.question = required_text(body, "question");
+    r.session_id = opt_string(body, "session_id");
+    if (r.session_id && r.session_id->empty()) throw bad_request("\"session_id\" must not be empty");
+    r.k = static_cast<int>(opt_int(body, "k", 1, 50).value_or(5));
+    r.mode = opt_string(body, "mode").value_or("hybrid");
+    if (r.mode != "hybrid" && r.mode != "vector" && r.mode != "keyword")
+        throw bad_request("\"mode\" must be hybrid, vector or keyword, not \"" + r.mode + "\"");
+    r.filter = opt_object_text(body, "filter");
+    return r;
+}
+
+void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
+    auto chat = std::make_shared<PreparedChat>(prepare_chat(app.pool, req, app.options.request_timeout_s * 1000L));
+    auto request = std::make_shared<ChatRequest>(req);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider("text/event-stream", [&app, chat, request](size_t, httplib::DataSink& sink) {
+        StreamGuard guard(app);
+        SseWriter out(sink);
+        try {
+            auto deadline = chat->started + std::chrono::seconds(app.options.request_timeout_s);
+            bool first = true;
+            out.write(sse_event("sources", {{"sources", chat_sources(*chat)}}));
+            Generated g = generate_chat(
+                *chat,
+                [&] { return !out.connected() || app.past_deadline || std::chrono::steady_clock::now() > deadline; },
+                [&](const std::string& piece) {
+                    if (first) app.metrics.observe_first_token(ms_since(chat->started) / 1000.0);
+                    first = false;
+                    out.write(sse_event("token", {{"text", piece}}));
+                });
+            nlohmann::json result = chat_result(*chat, g);
+            // The turn is recorded only when the answer is complete and its client still there.
+            if (out.connected() && request->session_id)
+                record_turn(app.pool, *request->session_id, request->question, result);
+            out.write(sse_event("done", result));
+        } catch (...) {
+            ApiError e = to_api_error(std::current_exception());
+            if (app.past_deadline)
+                e = ApiError(503, "unavailable_error", "shutting_down", "the server is shutting down");
+            out.write(sse_event("error", error_json(e)["error"]));
+        }
+        sink.done();
+        return true;
+    });
+}
+
+}  // namespace
+
+void add_chat_routes(Router& r, App& app) {
+    r.add("POST", "/api/chat", "/api/chat", [&app](const httplib::Request& req, httplib::Response& res) {
+        nlohmann::json body = parse_json_object(req.body);
+        ChatRequest chat = read_chat_request(body);
+        if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, chat, res);
+        Lease db = app.pool.acquire();
+        auto answer =
+            db.value("SELECT rag_answer($1, $2, $3::integer, $4, $5::jsonb)",
+                     {Param::text(chat.question), chat.session_id ? Param::text(*chat.session_id) : Param::null(),
+                      Param::text(std::to_string(chat.k)), Param::text(chat.mode),
+                      chat.filter ? Param::text(*chat.filter) : Param::null()});
+        db.release();
+        res.status = 200;
+        res.set_content(answer.value_or("null"), "application/json");
+    });
+}
+
+}  // namespace pgrag::server

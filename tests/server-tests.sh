@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Integration tests of pg_rag_server (tests/server/server_test.cpp) over real HTTP, against a throwaway
+# cluster and the fake provider, each on its own port: Postgres PGRAG_SERVER_TEST_PG_PORT (55550), the
+# fake provider +2 (55552), servers from +3 (55553..55557). Roles carry per-role provider settings, as
+# SQL users configure them. Prints "server tests: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${BUILD:-build}"
+PG_PORT="${PGRAG_SERVER_TEST_PG_PORT:-55550}"
+FAKE_PORT=$((PG_PORT + 2))
+WORK="$(mktemp -d /tmp/pg_rag_server_test.XXXXXX)"
+chmod 755 "$WORK"
+cleanup() {
+  [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
+  bash docker/pg-cluster.sh stop "$WORK/data" >/dev/null 2>&1; rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "server tests: 0 passed, 1 failed ($1)"; exit 1; }
+
+"$BUILD/fake_provider" "$FAKE_PORT" 600 >"$WORK/fake_provider.log" 2>&1 &
+FAKE_PID=$!
+bash docker/pg-cluster.sh start "$WORK/data" "$PG_PORT" || fail "cluster"
+fake="http://127.0.0.1:$FAKE_PORT"
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >/dev/null <<SQL || fail "setup"
+CREATE DATABASE pg_rag_server;
+\c pg_rag_server
+CREATE EXTENSION pg_rag;
+-- One role per provider set-up (superusers for brevity; srv_noaccess has no rights at all).
+CREATE ROLE srv_stream LOGIN SUPERUSER;
+ALTER ROLE srv_stream SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_stream SET pg_rag.ollama_chat_url = '$fake/gap/150';
+CREATE ROLE srv_slow LOGIN SUPERUSER;
+ALTER ROLE srv_slow SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_slow SET pg_rag.ollama_chat_url = '$fake/latency/3000';
+CREATE ROLE srv_keyed LOGIN SUPERUSER;
+ALTER ROLE srv_keyed SET pg_rag.llm_providers = 'openai';
+ALTER ROLE srv_keyed SET pg_rag.openai_chat_url = '$fake/v1';
+CREATE ROLE srv_fallback LOGIN SUPERUSER;
+ALTER ROLE srv_fallback SET pg_rag.llm_providers = 'openai, extractive';
+CREATE ROLE srv_down LOGIN SUPERUSER;
+ALTER ROLE srv_down SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_down SET pg_rag.ollama_chat_url = '$fake/fault/500always';
+ALTER ROLE srv_down SET pg_rag.max_retries = 0;
+CREATE ROLE srv_unreachable LOGIN SUPERUSER;
+ALTER ROLE srv_unreachable SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_unreachable SET pg_rag.ollama_chat_url = 'http://127.0.0.1:$((PG_PORT + 9))';
+ALTER ROLE srv_unreachable SET pg_rag.max_retries = 0;
+CREATE ROLE srv_noaccess LOGIN;
+SQL
+
+PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \
+  PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) \
+  "$BUILD/server_tests" --gtest_brief=1 2>&1 | tee "$WORK/gtest.log"
+total=$(sed -n 's/^\[==========\] \([0-9]*\) tests\? from .* ran.*/\1/p' "$WORK/gtest.log" | tail -1)
+passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\..*/\1/p' "$WORK/gtest.log" | tail -1)
+[ -z "$total" ] && fail "server_tests did not run"
+failed=$((total - ${passed:-0}))
+echo "server tests: $((total - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,805 @@
+// Integration tests of pg_rag_server over real HTTP against a real cluster and the fake provider.
+// tests/server-tests.sh prepares the cluster (roles with per-role provider settings) and runs this
+// program; each test starts the servers it needs as separate processes.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string env(const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
+const std::string kBin = env("PGRAG_TEST_SERVER_BIN", "build/pg_rag_server");
+const std::string kPgPort = env("PGRAG_TEST_PG_PORT", "55550");
+const std::string kPgData = env("PGRAG_TEST_PG_DATADIR", "");
+const std::string kRoot = env("PGRAG_TEST_ROOT", ".");
+const int kPortBase = std::stoi(env("PGRAG_TEST_SERVER_PORT", "55553"));
+
+std::string conninfo(const std::string& user) {
+    return "host=127.0.0.1 port=" + kPgPort + " dbname=pg_rag_server user=" + user;
+}
+
+// A pg_rag_server process: started with flags, stopped with SIGTERM.
+class ServerProcess {
+  public:
+    ServerProcess(int port, std::vector<std::string> args) : port_(port) {
+        args.insert(args.begin(), {kBin, "--listen", "127.0.0.1:" + std::to_string(port)});
+        log_ = env("PGRAG_TEST_LOG_DIR", "/tmp") + "/pg_rag_server_test_" + std::to_string(port) + ".log";
+        pid_ = fork();
+        if (pid_ == 0) {
+            FILE* f = std::fopen(log_.c_str(), "w");
+            if (f) dup2(fileno(f), 2);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            execv(kBin.c_str(), argv.data());
+            _exit(127);
+        }
+        httplib::Client c("127.0.0.1", port);
+        for (int i = 0; i < 200; ++i) {
+            if (auto r = c.Get("/healthz"); r && r->status == 200) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        ADD_FAILURE() << "server on port " << port << " did not start";
+    }
+    ~ServerProcess() { stop(); }
+    // SIGTERM; returns the exit status (-1 if it did not exit normally).
+    int stop() {
+        if (pid_ <= 0) return status_;
+        kill(pid_, SIGTERM);
+        int st = 0;
+        waitpid(pid_, &st, 0);
+        pid_ = 0;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return status_;
+    }
+    void terminate() { kill(pid_, SIGTERM); }
+    int wait() {
+        int st = 0;
+        waitpid(pid_, &st, 0);
+        pid_ = 0;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return status_;
+    }
+    httplib::Client client() const {
+        httplib::Client c("127.0.0.1", port_);
+        c.set_read_timeout(30, 0);
+        return c;
+    }
+    std::string log() const {
+        std::ifstream f(log_);
+        std::stringstream s;
+        s << f.rdbuf();
+        return s.str();
+    }
+
+  private:
+    int port_;
+    pid_t pid_ = 0;
+    int status_ = -1;
+    std::string log_;
+};
+
+// The shared server: postgres role, extractive answers, a small body limit, CORS for one origin.
+ServerProcess* g_main = nullptr;
+httplib::Client main_client() { return g_main->client(); }
+
+struct SseEvent {
+    std::string event;
+    json data;
+    double at_ms;  // arrival, since the request was sent
+};
+
+// Splits server-sent events; data lines are JSON (or [DONE], kept as a string).
+std::vector<SseEvent> parse_sse(const std::string& text, double at_ms = 0) {
+    std::vector<SseEvent> out;
+    size_t start = 0;
+    while (true) {
+        size_t end = text.find("\n\n", start);
+        if (end == std::string::npos) break;
+        std::string block = text.substr(start, end - start);
+        start = end + 2;
+        SseEvent e{"", nullptr, at_ms};
+        std::istringstream lines(block);
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind("event: ", 0) == 0) e.event = line.substr(7);
+            if (line.rfind("data: ", 0) == 0) {
+                std::string d = line.substr(6);
+                e.data = d == "[DONE]" ? json(d) : json::parse(d);
+            }
+        }
+        out.push_back(e);
+    }
+    return out;
+}
+
+// POSTs JSON and collects the events as they arrive, with their arrival times; stop_after: give up
+// (disconnect) after that many events.
+struct Streamed {
+    int status = 0;
+    std::string content_type;
+    std::vector<SseEvent> events;
+};
+Streamed post_stream(httplib::Client& c, const std::string& path, const json& body, size_t stop_after = 0) {
+    Streamed s;
+    httplib::Request req;
+    req.method = "POST";
+    req.path = path;
+    req.body = body.dump();
+    req.set_header("Content-Type", "application/json");
+    auto t0 = Clock::now();
+    std::string buffer;
+    req.response_handler = [&](const httplib::Response& r) {
+        s.status = r.status;
+        s.content_type = r.get_header_value("Content-Type");
+        return true;
+    };
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+        buffer.append(data, n);
+        double at = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        size_t cut = buffer.rfind("\n\n");
+        if (cut != std::string::npos) {
+            for (auto& e : parse_sse(buffer.substr(0, cut + 2), at)) s.events.push_back(e);
+            buffer.erase(0, cut + 2);
+        }
+        return stop_after == 0 || s.events.size() < stop_after;
+    };
+    httplib::Response res;
+    httplib::Error err;
+    c.send(req, res, err);
+    if (s.status == 0) s.status = res.status;
+    return s;
+}
+
+// Percent-encodes everything but unreserved characters.
+std::string encode_url(const std::string& s) {
+    std::string out;
+    char buf[4];
+    for (unsigned char ch : s) {
+        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            out += static_cast<char>(ch);
+        } else {
+            std::snprintf(buf, sizeof buf, "%%%02X", ch);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+json body_json(const httplib::Result& r) { return json::parse(r->body); }
+
+int psql_count(const std::string& sql) {
+    std::string cmd = "psql -X -qtA -h 127.0.0.1 -p " + kPgPort + " -U postgres -d pg_rag_server -c \"" + sql + "\"";
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[64] = {0};
+    if (!p || !fgets(buf, sizeof buf, p)) return -1;
+    pclose(p);
+    return std::atoi(buf);
+}
+
+class Env : public ::testing::Environment {
+  public:
+    void SetUp() override {
+        g_main =
+            new ServerProcess(kPortBase, {"--database-url", conninfo("postgres"), "--pool-size", "4", "--threads", "16",
+                                          "--body-limit", "1048576", "--cors-origins", "http://app.example"});
+        auto c = main_client();
+        // The knowledge base the tests ask about, through the API itself.
+        for (const auto& [title, content, source] : std::vector<std::tuple<std::string, std::string, std::string>>{
+                 {"Refund policy",
+                  "Refunds are processed within five business days. Digital goods cannot be refunded after download. "
+                  "Refunds go back to the original payment method.",
+                  "kb/refunds"},
+                 {"Shipping", "Shipping to Europe takes seven to ten days. Express shipping takes two days.",
+                  "kb/shipping"}}) {
+            auto r = c.Post(
+                "/api/documents",
+                json{{"title", title}, {"content", content}, {"source", source}, {"metadata", {{"lang", "en"}}}}.dump(),
+                "application/json");
+            ASSERT_TRUE(r);
+            ASSERT_EQ(r->status, 201) << r->body;
+        }
+    }
+    void TearDown() override {
+        EXPECT_EQ(g_main->stop(), 0);
+        delete g_main;
+    }
+};
+::testing::Environment* const g_env = ::testing::AddGlobalTestEnvironment(new Env);
+
+}  // namespace
+
+TEST(Health, HealthReadyAndRequestIds) {
+    auto c = main_client();
+    auto r = c.Get("/healthz");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("X-Request-Id").size(), 16u);
+    r = c.Get("/readyz", {{"X-Request-Id", "trace-abc.1"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["extension_version"], "0.6.0");
+    EXPECT_EQ(r->get_header_value("X-Request-Id"), "trace-abc.1");
+    // An id that could forge log lines is replaced.
+    r = c.Get("/healthz", {{"X-Request-Id", "bad id\tx"}});
+    EXPECT_NE(r->get_header_value("X-Request-Id"), "bad id\tx");
+    // Errors carry an id too, and the access log names route, status and id, never the body.
+    r = c.Post("/api/chat", R"({"question": "secret-question-text", "k": 0})", "application/json");
+    EXPECT_EQ(r->status, 400);
+    std::string id = r->get_header_value("X-Request-Id");
+    ASSERT_FALSE(id.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::string log = g_main->log();
+    EXPECT_NE(log.find("method=POST route=/api/chat status=400"), std::string::npos) << log;
+    EXPECT_NE(log.find("request_id=" + id), std::string::npos);
+    EXPECT_EQ(log.find("secret-question-text"), std::string::npos);
+    EXPECT_EQ(log.find("user=postgres"), std::string::npos);  // the connection string is never logged
+}
+
+TEST(Documents, CreateListGetDelete) {
+    auto c = main_client();
+    auto r = c.Post("/api/documents", json{{"title", "Temp"}, {"content", "Temporary text about gift cards."}}.dump(),
+                    "application/json");
+    ASSERT_EQ(r->status, 201) << r->body;
+    json made = body_json(r);
+    long id = made["id"];
+    EXPECT_EQ(made["chunks"], 1);
+    r = c.Get("/api/documents?limit=1&offset=0");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json page = body_json(r);
+    EXPECT_EQ(page["documents"].size(), 1u);
+    EXPECT_GE(page["total"].get<int>(), 3);
+    EXPECT_EQ(page["limit"], 1);
+    EXPECT_TRUE(page["documents"][0].contains("chunks"));
+    EXPECT_TRUE(page["documents"][0].contains("created_at"));
+    r = c.Get("/api/documents/" + std::to_string(id));
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(body_json(r)["content"], "Temporary text about gift cards.");
+    r = c.Delete("/api/documents/" + std::to_string(id));
+    EXPECT_EQ(r->status, 200);
+    r = c.Get("/api/documents/" + std::to_string(id));
+    EXPECT_EQ(r->status, 404);
+    EXPECT_EQ(body_json(r)["error"]["type"], "not_found_error");
+    EXPECT_EQ(c.Delete("/api/documents/" + std::to_string(id))->status, 404);
+    EXPECT_EQ(c.Get("/api/documents?limit=0")->status, 400);
+    EXPECT_EQ(c.Get("/api/documents?offset=x")->status, 400);
+}
+
+TEST(Documents, MultipartUploadsAndBadFiles) {
+    auto c = main_client();
+    std::ifstream f(kRoot + "/tests/data/guide.md");
+    std::stringstream guide;
+    guide << f.rdbuf();
+    httplib::MultipartFormDataItems items = {{"file", guide.str(), "guide.md", "text/markdown"},
+                                             {"metadata", R"({"team": "support"})", "", ""}};
+    auto r = c.Post("/api/documents", items);
+    ASSERT_EQ(r->status, 201) << r->body;
+    json made = body_json(r);
+    EXPECT_GT(made["chunks"].get<int>(), 0);
+    auto doc = body_json(c.Get("/api/documents/" + std::to_string(made["id"].get<long>())));
+    EXPECT_EQ(doc["source"], "guide.md");
+    EXPECT_EQ(doc["metadata"]["team"], "support");
+    // An encrypted PDF: the extension's own message, as 415.
+    std::ifstream pdf(kRoot + "/tests/data/encrypted.pdf", std::ios::binary);
+    std::stringstream pdf_bytes;
+    pdf_bytes << pdf.rdbuf();
+    r = c.Post("/api/documents",
+               httplib::MultipartFormDataItems{{"file", pdf_bytes.str(), "secret.pdf", "application/pdf"}});
+    EXPECT_EQ(r->status, 415) << r->body;
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("encrypted"), std::string::npos);
+    r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"file",
+                                                                  std::string("\x7f"
+                                                                              "ELF\x01\x02",
+                                                                              6),
+                                                                  "a.bin", ""}});
+    EXPECT_EQ(r->status, 415) << r->body;
+    r = c.Post("/api/documents", httplib::MultipartFormDataItems{{"other", "x", "x.txt", "text/plain"}});
+    EXPECT_EQ(r->status, 400);
+    r = c.Post("/api/documents",
+               httplib::MultipartFormDataItems{{"file", "hello", "h.txt", "text/plain"}, {"metadata", "[1]", "", ""}});
+    EXPECT_EQ(r->status, 400);
+}
+
+TEST(Documents, BadJsonBodies) {
+    auto c = main_client();
+    auto r = c.Post("/api/documents", "{not json", "application/json");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(body_json(r)["error"]["message"], "the request body is not valid JSON");
+    r = c.Post("/api/documents", R"({"title": 5, "content": "x"})", "application/json");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("\"title\""), std::string::npos);
+    r = c.Post("/api/documents", R"({"title": "t", "content": "x", "metadata": [1]})", "application/json");
+    EXPECT_EQ(r->status, 400);
+    r = c.Post("/api/documents", R"({"title": "t", "content": "x", "tittle": "typo"})", "application/json");
+    EXPECT_EQ(r->status, 400);
+    r = c.Post("/api/documents", "title=t", "application/x-www-form-urlencoded");
+    EXPECT_EQ(r->status, 415);
+    r = c.Post("/api/documents", std::string(100, '[') + std::string(100, ']'), "application/json");
+    EXPECT_EQ(r->status, 400);
+}
+
+TEST(Search, RowsAndErrors) {
+    auto c = main_client();
+    auto r = c.Get("/api/search?q=refund%20days&k=2&mode=keyword");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json rows = body_json(r)["results"];
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0]["title"], "Refund policy");
+    for (const char* k : {"chunk_id", "document_id", "source", "content", "score", "metadata"})
+        EXPECT_TRUE(rows[0].contains(k)) << k;
+    r = c.Get(R"(/api/search?q=shipping&filter={"lang":"en"})");
+    EXPECT_EQ(r->status, 200) << r->body;
+    r = c.Get(R"(/api/search?q=shipping&filter={"lang":"fr"})");
+    EXPECT_EQ(body_json(r)["results"].size(), 0u);
+    EXPECT_EQ(c.Get("/api/search")->status, 400);
+    EXPECT_EQ(c.Get("/api/search?q=%20")->status, 400);
+    EXPECT_EQ(c.Get("/api/search?q=x&k=0")->status, 400);
+    EXPECT_EQ(c.Get("/api/search?q=x&k=five")->status, 400);
+    EXPECT_EQ(c.Get("/api/search?q=x&filter=[1]")->status, 400);
+    r = c.Get("/api/search?q=x&mode=psychic");  // the extension's 22023
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(body_json(r)["error"]["code"], "22023");
+}
+
+TEST(Security, ParametersAreBoundNeverInterpolated) {
+    auto c = main_client();
+    auto r = c.Get("/api/search?q=" + encode_url("x'); DROP TABLE rag_documents; --") + "&mode=keyword");
+    EXPECT_EQ(r->status, 200) << r->body;
+    r = c.Get("/api/sessions/" + encode_url("a' OR '1'='1") + "/messages");
+    EXPECT_EQ(r->status, 404);
+    r = c.Post("/api/chat", json{{"question", "refunds"}, {"mode", "hybrid'; DROP TABLE rag_documents; --"}}.dump(),
+               "application/json");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_GE(psql_count("SELECT count(*) FROM rag_documents"), 2);
+}
+
+TEST(Chat, AnswerJsonAndSessions) {
+    auto c = main_client();
+    auto r = c.Post("/api/chat", json{{"question", "How long do refunds take?"}}.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json a = body_json(r);
+    EXPECT_EQ(a["answer"], "Refunds are processed within five business days. [1]");
+    EXPECT_EQ(a["provider"], "extractive");
+    EXPECT_EQ(a["sources"][0]["title"], "Refund policy");
+    EXPECT_TRUE(a.contains("latency_ms"));
+    r = c.Post("/api/chat",
+               json{{"question", "How long do refunds take?"}, {"session_id", "sess-plain"}, {"k", 3}}.dump(),
+               "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    r = c.Get("/api/sessions/sess-plain/messages");
+    ASSERT_EQ(r->status, 200);
+    json m = body_json(r)["messages"];
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0]["role"], "user");
+    EXPECT_EQ(m[1]["role"], "assistant");
+    EXPECT_EQ(c.Delete("/api/sessions/sess-plain")->status, 200);
+    EXPECT_EQ(c.Get("/api/sessions/sess-plain/messages")->status, 404);
+    EXPECT_EQ(c.Delete("/api/sessions/sess-plain")->status, 404);
+}
+
+TEST(Chat, BadRequests) {
+    auto c = main_client();
+    for (const char* body :
+         {R"({"question": ""})", R"({"question": "   "})", R"({})", R"({"question": 5})",
+          R"({"question": "q", "k": 0})", R"({"question": "q", "k": 51})", R"({"question": "q", "k": "5"})",
+          R"({"question": "q", "k": 2.5})", R"({"question": "q", "stream": "yes"})",
+          R"({"question": "q", "filter": "lang"})", R"({"question": "q", "sesion_id": "x"})",
+          R"({"question": "q", "mode": "psychic"})", R"(["question"])", R"({"question": "q",)"}) {
+        auto r = c.Post("/api/chat", body, "application/json");
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 400) << body;
+        json e = body_json(r)["error"];
+        EXPECT_EQ(e["type"], "invalid_request_error") << body;
+        EXPECT_FALSE(e["message"].get<std::string>().empty());
+        EXPECT_TRUE(e.contains("code"));
+    }
+}
+
+TEST(Chat, ExtractiveStreamsSourcesTokensDone) {
+    auto c = main_client();
+    auto s = post_stream(c, "/api/chat",
+                         {{"question", "How long do refunds take and can digital goods be refunded?"},
+                          {"stream", true},
+                          {"session_id", "sess-stream"}});
+    EXPECT_EQ(s.status, 200);
+    EXPECT_EQ(s.content_type, "text/event-stream");
+    ASSERT_GE(s.events.size(), 4u);
+    EXPECT_EQ(s.events.front().event, "sources");
+    EXPECT_EQ(s.events.front().data["sources"][0]["n"], 1);
+    EXPECT_EQ(s.events.back().event, "done");
+    std::string joined;
+    size_t tokens = 0;
+    for (size_t i = 1; i + 1 < s.events.size(); ++i) {
+        EXPECT_EQ(s.events[i].event, "token");
+        joined += s.events[i].data["text"].get<std::string>();
+        ++tokens;
+    }
+    EXPECT_GE(tokens, 2u) << "the extractive answer streams sentence by sentence";
+    json done = s.events.back().data;
+    EXPECT_EQ(joined, done["answer"]);
+    EXPECT_EQ(done["provider"], "extractive");
+    EXPECT_EQ(done["cached"], false);
+    for (const char* k : {"model", "usage", "latency_ms", "sources"}) EXPECT_TRUE(done.contains(k)) << k;
+    auto m = body_json(c.Get("/api/sessions/sess-stream/messages"))["messages"];
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[1]["content"], done["answer"]);
+}
+
+// A provider that streams slowly (fake Ollama, 150 ms between tokens): the first token arrives long
+// before the end; a client that leaves mid-stream leaves no session turn.
+TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_stream"), "--pool-size", "2"});
+    auto c = srv.client();
+    auto s = post_stream(c, "/api/chat",
+                         {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "slow-1"}});
+    ASSERT_GE(s.events.size(), 4u);
+    EXPECT_EQ(s.events.front().event, "sources");
+    ASSERT_EQ(s.events[1].event, "token");
+    ASSERT_EQ(s.events.back().event, "done") << s.events.back().data.dump();
+    EXPECT_EQ(s.events.back().data["provider"], "ollama");
+    EXPECT_LT(s.events[1].at_ms + 300, s.events.back().at_ms) << "the first token came only with the end";
+    EXPECT_EQ(c.Get("/api/sessions/slow-1/messages")->status, 200);
+
+    auto gone = post_stream(c, "/api/chat",
+                            {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "gone-1"}}, 2);
+    ASSERT_EQ(gone.events.size(), 2u);
+    EXPECT_EQ(gone.events[1].event, "token");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // longer than the whole answer takes
+    EXPECT_EQ(c.Get("/api/sessions/gone-1/messages")->status, 404) << "a half-streamed answer was recorded";
+    EXPECT_EQ(psql_count("SELECT count(*) FROM rag_messages WHERE session_id = 'gone-1'"), 0);
+    EXPECT_EQ(c.Get("/healthz")->status, 200);
+}
+
+TEST(Chat, ProviderKeyNotAvailableAndFallback) {
+    ServerProcess keyed(kPortBase + 2, {"--database-url", conninfo("srv_keyed")});
+    auto c = keyed.client();
+    auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+    ASSERT_EQ(s.events.size(), 2u);
+    EXPECT_EQ(s.events[0].event, "sources");
+    EXPECT_EQ(s.events[1].event, "error");
+    EXPECT_NE(s.events[1].data["message"].get<std::string>().find("provider key not available to the server"),
+              std::string::npos);
+    EXPECT_EQ(s.events[1].data["type"], "provider_error");
+    auto r = c.Post("/v1/chat/completions",
+                    json{{"model", "pg_rag"}, {"messages", {{{"role", "user"}, {"content", "refunds?"}}}}}.dump(),
+                    "application/json");
+    EXPECT_EQ(r->status, 502);
+    EXPECT_TRUE(body_json(r)["error"].contains("param"));
+    // Mid-stream, OpenAI's way: an error object, then [DONE].
+    s = post_stream(
+        c, "/v1/chat/completions",
+        {{"model", "pg_rag"}, {"stream", true}, {"messages", {{{"role", "user"}, {"content", "refunds?"}}}}});
+    ASSERT_GE(s.events.size(), 3u);
+    EXPECT_EQ(s.events.back().data, "[DONE]");
+    json err = s.events[s.events.size() - 2].data;
+    EXPECT_NE(err["error"]["message"].get<std::string>().find("provider key not available"), std::string::npos) << err;
+    keyed.stop();
+
+    ServerProcess fallback(kPortBase + 3, {"--database-url", conninfo("srv_fallback")});
+    auto c2 = fallback.client();
+    s = post_stream(c2, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+    ASSERT_EQ(s.events.back().event, "done");
+    EXPECT_EQ(s.events.back().data["provider"], "extractive");
+    EXPECT_NE(s.events.back().data["fallbacks"][0].get<std::string>().find("openai"), std::string::npos);
+}
+
+TEST(Chat, ProviderDownIs502) {
+    ServerProcess down(kPortBase + 2, {"--database-url", conninfo("srv_down")});
+    auto c = down.client();
+    auto r = c.Post("/api/chat", json{{"question", "How long do refunds take?"}}.dump(), "application/json");
+    EXPECT_EQ(r->status, 502) << r->body;
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("ollama"), std::string::npos);
+    auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+    ASSERT_EQ(s.events.back().event, "error");
+    EXPECT_EQ(s.events.back().data["type"], "provider_error");
+    down.stop();
+    // A provider nobody listens for: the extension's 08006 on a live database connection is the
+    // provider's failure (502), not the database's (503).
+    ServerProcess unreachable(kPortBase + 2, {"--database-url", conninfo("srv_unreachable")});
+    auto c2 = unreachable.client();
+    r = c2.Post("/api/chat", json{{"question", "How long do refunds take?"}}.dump(), "application/json");
+    EXPECT_EQ(r->status, 502) << r->body;
+    EXPECT_EQ(c2.Get("/readyz")->status, 200);
+}
+
+TEST(Http, NotFoundMethodNotAllowedTooLargeChunked) {
+    auto c = main_client();
+    auto r = c.Get("/api/nothing");
+    EXPECT_EQ(r->status, 404);
+    EXPECT_EQ(body_json(r)["error"]["code"], "not_found");
+    EXPECT_FALSE(r->get_header_value("X-Request-Id").empty());
+    r = c.Get("/api/chat");
+    EXPECT_EQ(r->status, 405);
+    EXPECT_EQ(r->get_header_value("Allow"), "POST");
+    EXPECT_EQ(body_json(r)["error"]["code"], "method_not_allowed");
+    EXPECT_EQ(c.Delete("/api/search")->status, 405);
+    EXPECT_EQ(c.Post("/v1/models", "{}", "application/json")->status, 405);
+    r = c.Post("/api/documents", json{{"title", "big"}, {"content", std::string(2 << 20, 'a')}}.dump(),
+               "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(body_json(r)["error"]["code"], "413");
+    r = c.Post(
+        "/api/chat",
+        [](size_t offset, httplib::DataSink& sink) {
+            if (offset == 0) sink.write("{\"question\": \"hi\"}", 18);
+            sink.done();
+            return true;
+        },
+        "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 411);
+    EXPECT_EQ(body_json(r)["error"]["code"], "length_required");
+}
+
+TEST(Http, CorsPreflight) {
+    auto c = main_client();
+    auto r = c.Options("/api/chat", {{"Origin", "http://app.example"}, {"Access-Control-Request-Method", "POST"}});
+    EXPECT_EQ(r->status, 204);
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "http://app.example");
+    EXPECT_NE(r->get_header_value("Access-Control-Allow-Methods").find("POST"), std::string::npos);
+    r = c.Get("/healthz", {{"Origin", "http://evil.example"}});
+    EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
+    r = c.Get("/healthz", {{"Origin", "http://app.example"}});
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "http://app.example");
+}
+
+TEST(OpenAi, ModelsAndCompletions) {
+    auto c = main_client();
+    auto r = c.Get("/v1/models");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(body_json(r)["object"], "list");
+    EXPECT_EQ(body_json(r)["data"][0]["id"], "pg_rag");
+    json req = {{"model", "pg_rag"},
+                {"messages",
+                 {{{"role", "system"}, {"content", "be brief"}},
+                  {{"role", "user"}, {"content", "How long do refunds take?"}}}}};
+    r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json a = body_json(r);
+    EXPECT_EQ(a["object"], "chat.completion");
+    EXPECT_EQ(a["choices"][0]["message"]["role"], "assistant");
+    EXPECT_EQ(a["choices"][0]["message"]["content"], "Refunds are processed within five business days. [1]");
+    EXPECT_EQ(a["choices"][0]["finish_reason"], "stop");
+    EXPECT_GT(a["usage"]["total_tokens"].get<int>(), 0);
+    EXPECT_EQ(a["sources"][0]["title"], "Refund policy");
+    // Earlier messages are the conversation: the follow-up is made standalone for retrieval.
+    json follow = {{"model", "pg_rag"},
+                   {"messages",
+                    {{{"role", "user"}, {"content", "How long does shipping to Europe take?"}},
+                     {{"role", "assistant"}, {"content", "Seven to ten days. [1]"}},
+                     {{"role", "user"}, {"content", "And express?"}}}}};
+    r = c.Post("/v1/chat/completions", follow.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(body_json(r)["choices"][0]["message"]["content"].get<std::string>().find("Express shipping"),
+              std::string::npos)
+        << r->body;
+    // Errors in OpenAI's shape.
+    r = c.Post("/v1/chat/completions", R"({"model": "pg_rag", "messages": []})", "application/json");
+    EXPECT_EQ(r->status, 400);
+    json e = body_json(r)["error"];
+    EXPECT_TRUE(e.contains("param") && e.contains("type") && e.contains("message") && e.contains("code"));
+    r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "assistant", "content": "hi"}]})", "application/json");
+    EXPECT_EQ(r->status, 400);
+    r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "q"}], "temperature": "hot"})",
+               "application/json");
+    EXPECT_EQ(r->status, 400);
+}
+
+TEST(OpenAi, StreamedCompletionWithUsage) {
+    auto c = main_client();
+    json req = {
+        {"model", "pg_rag"},
+        {"stream", true},
+        {"stream_options", {{"include_usage", true}}},
+        {"messages", {{{"role", "user"}, {"content", "How long do refunds take and can digital goods be refunded?"}}}}};
+    auto s = post_stream(c, "/v1/chat/completions", req);
+    EXPECT_EQ(s.content_type, "text/event-stream");
+    ASSERT_GE(s.events.size(), 5u);
+    EXPECT_EQ(s.events.back().data, "[DONE]");
+    const json& first = s.events.front().data;
+    EXPECT_EQ(first["object"], "chat.completion.chunk");
+    EXPECT_EQ(first["choices"][0]["delta"]["role"], "assistant");
+    EXPECT_EQ(first["sources"][0]["n"], 1);
+    const json& usage = s.events[s.events.size() - 2].data;
+    EXPECT_TRUE(usage["choices"].empty());
+    EXPECT_GT(usage["usage"]["completion_tokens"].get<int>(), 0);
+    const json& stop = s.events[s.events.size() - 3].data;
+    EXPECT_EQ(stop["choices"][0]["finish_reason"], "stop");
+    std::string text;
+    for (size_t i = 1; i + 3 < s.events.size(); ++i)
+        text += s.events[i].data["choices"][0]["delta"]["content"].get<std::string>();
+    EXPECT_EQ(
+        text,
+        "Refunds are processed within five business days. [1] Digital goods cannot be refunded after download. [1]");
+    // Without include_usage there is no usage chunk.
+    req.erase("stream_options");
+    s = post_stream(c, "/v1/chat/completions", req);
+    EXPECT_EQ(s.events[s.events.size() - 2].data["choices"][0]["finish_reason"], "stop");
+}
+
+TEST(OpenAi, EmbeddingsFloatAndBase64) {
+    auto c = main_client();
+    auto r = c.Post("/v1/embeddings", json{{"model", "pg_rag"}, {"input", "refund policy"}}.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json one = body_json(r);
+    EXPECT_EQ(one["object"], "list");
+    ASSERT_EQ(one["data"].size(), 1u);
+    std::vector<float> floats = one["data"][0]["embedding"].get<std::vector<float>>();
+    EXPECT_EQ(floats.size(), 384u);
+    r = c.Post("/v1/embeddings", json{{"input", {"refund policy", "shipping"}}, {"encoding_format", "base64"}}.dump(),
+               "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json two = body_json(r);
+    ASSERT_EQ(two["data"].size(), 2u);
+    EXPECT_EQ(two["data"][1]["index"], 1);
+    // Standard base64 of little-endian float32: decodes to exactly the float answer.
+    std::string b64 = two["data"][0]["embedding"];
+    static const std::string kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string bytes;
+    unsigned acc = 0;
+    int bits = 0;
+    for (char ch : b64) {
+        if (ch == '=') break;
+        acc = (acc << 6) | static_cast<unsigned>(kAlpha.find(ch));
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            bytes += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    ASSERT_EQ(bytes.size(), floats.size() * 4);
+    for (size_t i = 0; i < floats.size(); ++i) {
+        uint32_t u = 0;
+        for (int b = 0; b < 4; ++b) u |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i * 4 + b])) << (8 * b);
+        float f;
+        std::memcpy(&f, &u, 4);
+        ASSERT_EQ(f, floats[i]) << i;
+    }
+    EXPECT_EQ(c.Post("/v1/embeddings", R"({"input": [1, 2]})", "application/json")->status, 400);
+    EXPECT_EQ(c.Post("/v1/embeddings", R"({"input": ""})", "application/json")->status, 400);
+    EXPECT_EQ(c.Post("/v1/embeddings", R"({"input": "x", "encoding_format": "hex"})", "application/json")->status, 400);
+}
+
+TEST(Metrics, RequestsLatencyAndPool) {
+    auto c = main_client();
+    c.Get("/api/search?q=refund");
+    auto r = c.Get("/metrics");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_NE(r->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+    const std::string& m = r->body;
+    EXPECT_NE(m.find(R"(pgrag_http_requests_total{route="/api/search",method="GET",status="200"})"), std::string::npos)
+        << m;
+    EXPECT_NE(m.find(R"(pgrag_http_request_duration_seconds_bucket{route="/api/search",le="+Inf"})"),
+              std::string::npos);
+    EXPECT_NE(m.find("pgrag_pool_in_use "), std::string::npos);
+    EXPECT_NE(m.find("pgrag_pool_waiting "), std::string::npos);
+    EXPECT_NE(m.find("pgrag_time_to_first_token_seconds_count"), std::string::npos);
+}
+
+// One connection held by a slow answer (fake Ollama answering after 3 s, non-streaming): the next
+// request waits --pool-wait, then gets 503 with Retry-After; the slow one still succeeds.
+TEST(Pool, ExhaustedPoolIs503WithRetryAfter) {
+    ServerProcess srv(kPortBase + 2,
+                      {"--database-url", conninfo("srv_slow"), "--pool-size", "1", "--pool-wait", "0.5"});
+    std::atomic<int> slow_status{0};
+    std::thread slow([&] {
+        auto c = srv.client();
+        auto r = c.Post("/api/chat", json{{"question", "How long do refunds take?"}}.dump(), "application/json");
+        slow_status = r ? r->status : -1;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    auto c = srv.client();
+    auto r = c.Get("/api/search?q=refund");
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+    EXPECT_EQ(body_json(r)["error"]["code"], "pool_exhausted");
+    slow.join();
+    EXPECT_EQ(slow_status, 200);
+    EXPECT_EQ(c.Get("/api/search?q=refund")->status, 200);
+}
+
+// --request-timeout bounds a query (statement_timeout: 504) and a stream's generation (an error event).
+TEST(Pool, RequestTimeoutIs504) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_slow"), "--request-timeout", "1"});
+    auto c = srv.client();
+    auto t0 = Clock::now();
+    // A question of its own: an answer cached by another test would need no provider.
+    auto r = c.Post("/api/chat", json{{"question", "How long do refunds take, timeout?"}}.dump(), "application/json");
+    EXPECT_EQ(r->status, 504) << r->body;
+    EXPECT_EQ(body_json(r)["error"]["code"], "57014");
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.9) << "the provider's 3 s answer was awaited";
+    auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+    ASSERT_EQ(s.events.back().event, "error");
+    EXPECT_EQ(s.events.back().data["type"], "timeout_error");
+    EXPECT_EQ(c.Get("/readyz")->status, 200);
+}
+
+TEST(Pool, PostgresRestartIs503ThenRecovers) {
+    ASSERT_FALSE(kPgData.empty());
+    auto c = main_client();
+    // Several connections in the pool: concurrent requests until the server holds at least three.
+    for (int round = 0; round < 50 && psql_count("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                                 "'pg_rag_server'") < 3;
+         ++round) {
+        std::vector<std::thread> burst;
+        for (int t = 0; t < 8; ++t)
+            burst.emplace_back([] {
+                auto cc = main_client();
+                cc.Get("/api/search?q=refund%20days%20shipping");
+            });
+        for (auto& t : burst) t.join();
+    }
+    ASSERT_GE(psql_count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_rag_server'"), 3);
+    ASSERT_EQ(std::system(("bash " + kRoot + "/docker/pg-cluster.sh stop " + kPgData).c_str()), 0);
+    auto r = c.Get("/api/search?q=refund");
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_EQ(body_json(r)["error"]["code"], "database_unavailable");
+    EXPECT_EQ(c.Get("/readyz")->status, 503);
+    ASSERT_EQ(std::system(("bash " + kRoot + "/docker/pg-cluster.sh start " + kPgData + " " + kPgPort).c_str()), 0);
+    // Every later request succeeds: dead idle connections are replaced before their first query counts.
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(c.Get("/api/search?q=refund")->status, 200) << i;
+    EXPECT_EQ(c.Get("/readyz")->status, 200);
+}
+
+TEST(Permissions, ARoleWithoutRightsGets403) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_noaccess")});
+    auto c = srv.client();
+    auto r = c.Get("/api/documents");
+    EXPECT_EQ(r->status, 403) << r->body;
+    EXPECT_EQ(body_json(r)["error"]["code"], "42501");
+}
+
+TEST(Lifecycle, SigtermLetsAStreamFinishThenExitsZero) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_stream")});
+    std::atomic<bool> done{false};
+    std::thread streamer([&] {
+        auto c = srv.client();
+        auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+        done = !s.events.empty() && s.events.back().event == "done";
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the stream is under way
+    srv.terminate();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto refused = srv.client().Get("/healthz");
+    EXPECT_FALSE(refused) << "accepted a connection after SIGTERM";
+    streamer.join();
+    EXPECT_TRUE(done) << "the stream in flight did not finish";
+    EXPECT_EQ(srv.wait(), 0);
+}
+
+TEST(Lifecycle, HelpAndNonLoopbackRefused) {
+    std::string out;
+    FILE* p = popen((kBin + " --help").c_str(), "r");
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    EXPECT_EQ(pclose(p), 0);
+    for (const char* flag :
+         {"--database-url", "--listen", "--pool-size", "--threads", "--cors-origins", "--body-limit", "--read-timeout",
+          "--write-timeout", "--request-timeout", "PGRAG_DATABASE_URL", "PGRAG_LISTEN"})
+        EXPECT_NE(out.find(flag), std::string::npos) << flag;
+    int st = std::system((kBin + " --listen 0.0.0.0:" + std::to_string(kPortBase + 4) + " 2>/dev/null").c_str());
+    EXPECT_EQ(WEXITSTATUS(st), 2);
+    st = std::system((kBin + " --pool-size zero 2>/dev/null").c_str());
+    EXPECT_EQ(WEXITSTATUS(st), 2);
+}
