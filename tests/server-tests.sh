@@ -12,6 +12,8 @@ WORK="$(mktemp -d /tmp/pg_rag_server_test.XXXXXX)"
 chmod 755 "$WORK"
 cleanup() {
   [ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
+  pkill -f "pg_rag_server --listen 127.0.0.1:$((PG_PORT + 3))" 2>/dev/null
+  for p in 4 5 6 7; do pkill -f "pg_rag_server --listen 127.0.0.1:$((PG_PORT + p))" 2>/dev/null; done
   bash docker/pg-cluster.sh stop "$WORK/data" >/dev/null 2>&1; rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,7 +52,9 @@ SQL
 
 PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \
   PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) \
-  "$BUILD/server_tests" --gtest_brief=1 2>&1 | tee "$WORK/gtest.log"
+  timeout -k 10 300 "$BUILD/server_tests" --gtest_brief=1 >"$WORK/gtest.log" 2>&1
+# Output goes to a file, not a pipe: a server a failed test left running must not hold the step open.
+cat "$WORK/gtest.log"
 total=$(sed -n 's/^\[==========\] \([0-9]*\) tests\? from .* ran.*/\1/p' "$WORK/gtest.log" | tail -1)
 passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\..*/\1/p' "$WORK/gtest.log" | tail -1)
 [ -z "$total" ] && fail "server_tests did not run"

@@ -5,6 +5,7 @@
 #   bench/sql/run.sh ingest [DOCS]     ingest throughput (default 1000 documents)
 #   bench/sql/run.sh search            rag_search vs ORDER BY at 10k, 100k and 300k x 768
 #   bench/sql/run.sh keyword [CHUNKS]  rag_bm25 vs 0.5.0 SQL BM25 and ts_rank_cd (default 100000)
+#   bench/sql/run.sh keyword-large [CHUNKS]  rag_bm25 vs ts_rank_cd at 1M chunks (default 1000000)
 #   bench/sql/run.sh hybrid [CHUNKS]   hybrid vs its sides, pgbench -c 8, search during ingest, rag_search_table
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,10 +24,11 @@ PGRAG_PG_OPTS="-c shared_buffers=1GB -c max_parallel_workers_per_gather=0 -c jit
 psql -h 127.0.0.1 -p "$PORT" -U postgres -qc "CREATE DATABASE bench" postgres
 case "$WHAT" in
   knn) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v rows="${N:-100000}" -f bench/sql/knn.sql bench ;;
+  keyword-large) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-1000000}" -f bench/sql/keyword_large.sql bench ;;
   keyword) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-100000}" -f bench/sql/keyword.sql bench ;;
   hybrid) PGPORT="$PORT" psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-100000}" -v port="$PORT" -f bench/sql/hybrid.sql bench ;;
   search) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -f bench/sql/search.sql bench ;;
   ingest) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v docs="${N:-1000}" -v fake_port="$FAKE_PORT" \
             -f bench/sql/ingest.sql bench ;;
-  *) echo "usage: bench/sql/run.sh knn|ingest|search|keyword|hybrid [N]" >&2; exit 2 ;;
+  *) echo "usage: bench/sql/run.sh knn|ingest|search|keyword|keyword-large|hybrid [N]" >&2; exit 2 ;;
 esac

@@ -72,8 +72,11 @@ class ServerProcess {
         status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         return status_;
     }
-    void terminate() { kill(pid_, SIGTERM); }
+    void terminate() {
+        if (pid_ > 0) kill(pid_, SIGTERM);  // never kill(0, ...): that would signal the whole process group
+    }
     int wait() {
+        if (pid_ <= 0) return status_;
         int st = 0;
         waitpid(pid_, &st, 0);
         pid_ = 0;
