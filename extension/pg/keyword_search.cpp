@@ -34,19 +34,7 @@ bool over_cap(const Bm25Index& index, double cap_mb) {
 
 // Adds the chunks of a query selecting (id, document_id, token_count, tsv); false once over the cap.
 bool add_rows(const std::string& sql, const std::vector<SqlArg>& args, double cap_mb) {
-    std::vector<Oid> types;
-    std::vector<Datum> values;
-    std::vector<char> nulls;
-    for (const auto& a : args) {
-        types.push_back(a.type);
-        values.push_back(a.value);
-        nulls.push_back(a.is_null ? 'n' : ' ');
-    }
-    Portal portal = pg_guard([&] {
-        SPI_connect();
-        return SPI_cursor_open_with_args(nullptr, sql.c_str(), static_cast<int>(args.size()), types.data(),
-                                         values.data(), nulls.data(), true, 0);
-    });
+    Portal portal = open_cursor(sql, args);
     bool fits = true;
     std::vector<TermCount> terms;
     uint64 seen = 0;

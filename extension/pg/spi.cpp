@@ -9,16 +9,39 @@ Datum SqlRow::get(int column, bool* is_null) const {
     return pg_guard([&] { return SPI_getbinval(tuple_, desc_, column, is_null); });
 }
 
-uint64 run_sql(const std::string& sql, const std::vector<SqlArg>& args, bool read_only,
-               const std::function<void(const SqlRow&)>& on_row) {
+namespace {
+
+// SPI's parallel arrays of argument types, values and null flags.
+struct SpiArgs {
     std::vector<Oid> types;
     std::vector<Datum> values;
     std::vector<char> nulls;
-    for (const auto& a : args) {
-        types.push_back(a.type);
-        values.push_back(a.value);
-        nulls.push_back(a.is_null ? 'n' : ' ');
+    explicit SpiArgs(const std::vector<SqlArg>& args) {
+        for (const auto& a : args) {
+            types.push_back(a.type);
+            values.push_back(a.value);
+            nulls.push_back(a.is_null ? 'n' : ' ');
+        }
     }
+};
+
+}  // namespace
+
+Portal open_cursor(const std::string& sql, const std::vector<SqlArg>& args) {
+    SpiArgs a(args);
+    return pg_guard([&] {
+        SPI_connect();
+        return SPI_cursor_open_with_args(nullptr, sql.c_str(), static_cast<int>(a.types.size()), a.types.data(),
+                                         a.values.data(), a.nulls.data(), true, 0);
+    });
+}
+
+uint64 run_sql(const std::string& sql, const std::vector<SqlArg>& args, bool read_only,
+               const std::function<void(const SqlRow&)>& on_row) {
+    SpiArgs spi_args(args);
+    std::vector<Oid>& types = spi_args.types;
+    std::vector<Datum>& values = spi_args.values;
+    std::vector<char>& nulls = spi_args.nulls;
     int rc = pg_guard([&] {
         SPI_connect();
         return SPI_execute_with_args(sql.c_str(), static_cast<int>(args.size()), types.data(), values.data(),

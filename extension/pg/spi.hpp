@@ -32,6 +32,10 @@ class SqlRow {
 uint64 run_sql(const std::string& sql, const std::vector<SqlArg>& args, bool read_only,
                const std::function<void(const SqlRow&)>& on_row = nullptr);
 
+// Connects to SPI and opens a read-only cursor over sql with $n arguments; the caller fetches, closes
+// the portal and calls SPI_finish.
+Portal open_cursor(const std::string& sql, const std::vector<SqlArg>& args);
+
 // A text[] Datum of the given strings (std::nullopt-free: every element non-NULL).
 Datum text_array(const std::vector<std::string>& values);
 

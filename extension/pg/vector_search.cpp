@@ -34,19 +34,7 @@ bool over_cap(size_t rows, size_t dims, double cap_mb) {
 
 // Adds the rows of a query selecting (id, document_id, embedding, model), fetched in batches.
 void add_rows(const std::string& sql, const std::vector<SqlArg>& args) {
-    std::vector<Oid> types;
-    std::vector<Datum> values;
-    std::vector<char> nulls;
-    for (const auto& a : args) {
-        types.push_back(a.type);
-        values.push_back(a.value);
-        nulls.push_back(a.is_null ? 'n' : ' ');
-    }
-    Portal portal = pg_guard([&] {
-        SPI_connect();
-        return SPI_cursor_open_with_args(nullptr, sql.c_str(), static_cast<int>(args.size()), types.data(),
-                                         values.data(), nulls.data(), true, 0);
-    });
+    Portal portal = open_cursor(sql, args);
     for (;;) {
         throw_if_interrupted();
         uint64 n = pg_guard([&] {
