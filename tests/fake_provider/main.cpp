@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
     int max_seconds = argc > 2 ? std::atoi(argv[2]) : 3600;
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
+    std::signal(SIGPIPE,
+                SIG_IGN);  // a client gone mid-stream must not kill the fake (cpp-httplib sends without MSG_NOSIGNAL)
     fake_provider::Server server(port);
     std::printf("fake provider listening on 127.0.0.1:%d\n", server.port());
     std::fflush(stdout);

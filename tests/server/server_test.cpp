@@ -23,6 +23,13 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// cpp-httplib writes without MSG_NOSIGNAL: a request body sent to a server that already answered (413,
+// a closed stream) would kill this test program with SIGPIPE, silently, before it reports anything.
+const bool kIgnoreSigpipe = [] {
+    signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
+
 std::string env(const char* name, const char* fallback) {
     const char* v = std::getenv(name);
     return v && *v ? v : fallback;
