@@ -1,0 +1,1068 @@
+-- pg_rag 0.7.0, complete: every object in its current form. A fresh CREATE EXTENSION runs this file;
+-- an existing install reaches the same state through pg_rag--0.1.0.sql and the pg_rag--A--B.sql
+-- upgrades (tests/regress/sql/upgrade.sql checks that both give identical members, definitions,
+-- privileges and pg_dump registrations). A change to the extension goes into the next upgrade script
+-- AND here.
+\echo Use "CREATE EXTENSION pg_rag" to load this file. \quit
+
+-- The type -----------------------------------------------------------------------------------------
+
+CREATE TYPE embedding;
+
+CREATE FUNCTION embedding_in(cstring, oid, integer) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_out(embedding) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_typmod_in(cstring[]) RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_typmod_out(integer) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_recv(internal, oid, integer) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_send(embedding) RETURNS bytea
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- STORAGE main: values stay inline in the heap page whenever they fit (up to ~2000 dimensions), so a
+-- scan never fetches them out of line; pglz compression is tried only as a last resort and gives up
+-- quickly on float data, so nothing is decompressed on read. See bench/README.md for the measurement.
+CREATE TYPE embedding (
+    INPUT = embedding_in,
+    OUTPUT = embedding_out,
+    TYPMOD_IN = embedding_typmod_in,
+    TYPMOD_OUT = embedding_typmod_out,
+    RECEIVE = embedding_recv,
+    SEND = embedding_send,
+    STORAGE = main
+);
+
+-- Typmod coercion and casts --------------------------------------------------------------------------
+
+CREATE FUNCTION embedding(embedding, integer, boolean) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'embedding_typmod_cast' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE CAST (embedding AS embedding) WITH FUNCTION embedding(embedding, integer, boolean) AS IMPLICIT;
+
+CREATE FUNCTION array_to_embedding(integer[], integer, boolean) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'array_to_embedding' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_embedding(real[], integer, boolean) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'array_to_embedding' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_embedding(double precision[], integer, boolean) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'array_to_embedding' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION array_to_embedding(numeric[], integer, boolean) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'array_to_embedding' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_to_float4(embedding, integer, boolean) RETURNS real[]
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_to_float8(embedding, integer, boolean) RETURNS double precision[]
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_to_numeric(embedding, integer, boolean) RETURNS numeric[]
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE CAST (integer[] AS embedding) WITH FUNCTION array_to_embedding(integer[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (real[] AS embedding) WITH FUNCTION array_to_embedding(real[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (double precision[] AS embedding)
+    WITH FUNCTION array_to_embedding(double precision[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (numeric[] AS embedding) WITH FUNCTION array_to_embedding(numeric[], integer, boolean) AS ASSIGNMENT;
+CREATE CAST (embedding AS real[]) WITH FUNCTION embedding_to_float4(embedding, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (embedding AS double precision[])
+    WITH FUNCTION embedding_to_float8(embedding, integer, boolean) AS ASSIGNMENT;
+CREATE CAST (embedding AS numeric[]) WITH FUNCTION embedding_to_numeric(embedding, integer, boolean) AS ASSIGNMENT;
+
+-- Distances and vector functions --------------------------------------------------------------------
+
+CREATE FUNCTION l2_distance(embedding, embedding) RETURNS double precision
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION cosine_distance(embedding, embedding) RETURNS double precision
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION inner_product(embedding, embedding) RETURNS double precision
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION negative_inner_product(embedding, embedding) RETURNS double precision
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION l1_distance(embedding, embedding) RETURNS double precision
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION l2_norm(embedding) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'embedding_l2_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION l2_normalize(embedding) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'embedding_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dims(embedding) RETURNS integer
+    AS 'MODULE_PATHNAME', 'embedding_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The kernel path this backend uses; it can change with SET pg_rag.kernel, hence STABLE.
+CREATE FUNCTION rag_kernel_info() RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION embedding_add(embedding, embedding) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_sub(embedding, embedding) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_mul(embedding, embedding) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <-> (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = l2_distance, COMMUTATOR = '<->');
+CREATE OPERATOR <=> (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = cosine_distance, COMMUTATOR = '<=>');
+CREATE OPERATOR <#> (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = negative_inner_product,
+                     COMMUTATOR = '<#>');
+CREATE OPERATOR <+> (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = l1_distance, COMMUTATOR = '<+>');
+CREATE OPERATOR + (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = embedding_add, COMMUTATOR = +);
+CREATE OPERATOR - (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = embedding_sub);
+CREATE OPERATOR * (LEFTARG = embedding, RIGHTARG = embedding, FUNCTION = embedding_mul, COMMUTATOR = *);
+
+-- Aggregates ------------------------------------------------------------------------------------------
+
+CREATE FUNCTION embedding_accum(double precision[], embedding) RETURNS double precision[]
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_combine(double precision[], double precision[]) RETURNS double precision[]
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_avg(double precision[]) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_sum(double precision[]) RETURNS embedding
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE AGGREGATE avg(embedding) (
+    SFUNC = embedding_accum, STYPE = double precision[], FINALFUNC = embedding_avg,
+    COMBINEFUNC = embedding_combine, INITCOND = '{0}', PARALLEL = SAFE
+);
+CREATE AGGREGATE sum(embedding) (
+    SFUNC = embedding_accum, STYPE = double precision[], FINALFUNC = embedding_sum,
+    COMBINEFUNC = embedding_combine, INITCOND = '{0}', PARALLEL = SAFE
+);
+
+-- Comparison: equality, btree and hash operator classes (DISTINCT, GROUP BY, unique indexes) ------------
+
+CREATE FUNCTION embedding_lt(embedding, embedding) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_le(embedding, embedding) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_eq(embedding, embedding) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_ne(embedding, embedding) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_ge(embedding, embedding) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_gt(embedding, embedding) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_cmp(embedding, embedding) RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION embedding_hash(embedding) RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR < (LEFTARG = embedding, RIGHTARG = embedding, PROCEDURE = embedding_lt,
+    COMMUTATOR = >, NEGATOR = >=, RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR <= (LEFTARG = embedding, RIGHTARG = embedding, PROCEDURE = embedding_le,
+    COMMUTATOR = >=, NEGATOR = >, RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR = (LEFTARG = embedding, RIGHTARG = embedding, PROCEDURE = embedding_eq,
+    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+CREATE OPERATOR <> (LEFTARG = embedding, RIGHTARG = embedding, PROCEDURE = embedding_ne,
+    COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR >= (LEFTARG = embedding, RIGHTARG = embedding, PROCEDURE = embedding_ge,
+    COMMUTATOR = <=, NEGATOR = <, RESTRICT = scalargesel, JOIN = scalargejoinsel);
+CREATE OPERATOR > (LEFTARG = embedding, RIGHTARG = embedding, PROCEDURE = embedding_gt,
+    COMMUTATOR = <, NEGATOR = <=, RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+
+CREATE OPERATOR CLASS embedding_ops DEFAULT FOR TYPE embedding USING btree AS
+    OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+    FUNCTION 1 embedding_cmp(embedding, embedding);
+CREATE OPERATOR CLASS embedding_hash_ops DEFAULT FOR TYPE embedding USING hash AS
+    OPERATOR 1 =, FUNCTION 1 embedding_hash(embedding);
+
+
+-- == Settings and input checks ====================================================================
+
+-- The effective value of a pg_rag.* setting from its C definition (numbers in base units without a unit,
+-- booleans on/off), so no SQL repeats a default; calling it also loads the library that defines them.
+CREATE FUNCTION rag_setting(name text) RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_setting' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Document metadata as stored: NULL and JSON null mean none ('{}'); anything but an object is refused.
+CREATE FUNCTION rag_check_metadata(metadata jsonb, caller text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF metadata IS NULL OR jsonb_typeof(metadata) = 'null' THEN
+        RETURN '{}';
+    END IF;
+    IF jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION '%: metadata must be a JSON object, not %', caller, jsonb_typeof(metadata)
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass NULL or ''{}'' for no metadata.';
+    END IF;
+    RETURN metadata;
+END $$;
+
+
+
+-- == Provider keys ================================================================================
+
+-- API keys are not settings (a placeholder setting is readable by anyone, and pg_db_role_setting shows
+-- per-database values to everyone): they live in this owner-only table, each bound to the base URL it
+-- may be sent to. Deliberately not registered with pg_extension_config_dump: pg_dump never writes keys.
+CREATE TABLE rag_provider_keys (
+    provider text NOT NULL CHECK (provider IN ('openai', 'ollama', 'gemini', 'anthropic')),
+    base_url text NOT NULL,
+    api_key text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, base_url)
+);
+REVOKE ALL ON rag_provider_keys FROM PUBLIC;
+
+-- Stores (or replaces) the key of provider bound to base_url (NULL: the provider's default URL); the
+-- key is only ever sent to that URL or paths below it. Superuser only.
+CREATE FUNCTION rag_set_provider_key(provider text, api_key text, base_url text DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    url text := rtrim(coalesce(base_url, CASE provider
+        WHEN 'openai' THEN 'https://api.openai.com/v1'
+        WHEN 'ollama' THEN 'http://127.0.0.1:11434'
+        WHEN 'gemini' THEN 'https://generativelanguage.googleapis.com'
+        WHEN 'anthropic' THEN 'https://api.anthropic.com' END), '/');
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE oid = current_user::regrole) THEN
+        RAISE EXCEPTION 'rag_set_provider_key: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only superusers may store provider API keys.';
+    END IF;
+    IF provider IS NULL OR provider NOT IN ('openai', 'ollama', 'gemini', 'anthropic') THEN
+        RAISE EXCEPTION 'rag_set_provider_key: unknown provider "%"', provider USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Keys are kept for openai, ollama, gemini and anthropic.';
+    END IF;
+    IF api_key IS NULL OR api_key = '' OR api_key ~ '[[:cntrl:]]' THEN
+        -- A control character would let the key inject headers into the request.
+        RAISE EXCEPTION 'rag_set_provider_key: the key must be a non-empty string without control characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF url !~* '^https?://[^/?#@[:space:]]+(/[^?#[:space:]]*)?$' OR url ~* '/(\.|%2e){1,2}(/|$)' THEN
+        RAISE EXCEPTION 'rag_set_provider_key: invalid base URL "%"', url USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'An http:// or https:// URL without user info, query, fragment or "."/".." segments.';
+    END IF;
+    INSERT INTO @extschema@.rag_provider_keys AS k (provider, base_url, api_key) VALUES (provider, url, api_key)
+        ON CONFLICT ON CONSTRAINT rag_provider_keys_pkey DO UPDATE SET api_key = excluded.api_key, created_at = now();
+END
+$$;
+
+-- Deletes the key of provider bound to base_url (NULL: the provider's default URL); true when one was
+-- deleted. Superuser only.
+CREATE FUNCTION rag_delete_provider_key(provider text, base_url text DEFAULT NULL) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    url text := rtrim(coalesce(base_url, CASE provider
+        WHEN 'openai' THEN 'https://api.openai.com/v1'
+        WHEN 'ollama' THEN 'http://127.0.0.1:11434'
+        WHEN 'gemini' THEN 'https://generativelanguage.googleapis.com'
+        WHEN 'anthropic' THEN 'https://api.anthropic.com' END), '/');
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE oid = current_user::regrole) THEN
+        RAISE EXCEPTION 'rag_delete_provider_key: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only superusers may manage provider API keys.';
+    END IF;
+    DELETE FROM @extschema@.rag_provider_keys k WHERE k.provider = rag_delete_provider_key.provider AND k.base_url = url;
+    RETURN FOUND;
+END
+$$;
+
+-- The stored keys' providers and bound URLs, never the keys. Superuser only.
+CREATE FUNCTION rag_provider_keys() RETURNS TABLE (provider text, base_url text, created_at timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE oid = current_user::regrole) THEN
+        RAISE EXCEPTION 'rag_provider_keys: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only superusers may list provider API keys.';
+    END IF;
+    RETURN QUERY SELECT k.provider, k.base_url, k.created_at FROM @extschema@.rag_provider_keys k
+        ORDER BY k.provider, k.base_url;
+END
+$$;
+
+REVOKE ALL ON FUNCTION rag_set_provider_key(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_delete_provider_key(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_provider_keys() FROM PUBLIC;
+
+
+-- == Embeddings from SQL ==========================================================================
+
+-- Embeddings already paid for, keyed by provider, endpoint (base URL), model, requested dimensions and
+-- the text's SHA-256: vectors from a server a role chose are never served to another endpoint's callers.
+-- Written and read by rag_embed() as the table's owner; other roles have no direct access.
+-- (endpoint is the last column, as in an install upgraded from 0.5.0.)
+CREATE TABLE rag_embedding_cache (
+    provider text NOT NULL,
+    model text NOT NULL,
+    dims integer NOT NULL,
+    text_hash bytea NOT NULL,
+    embedding embedding NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    endpoint text NOT NULL,
+    PRIMARY KEY (provider, endpoint, model, dims, text_hash)
+);
+REVOKE ALL ON rag_embedding_cache FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('rag_embedding_cache', '');
+
+-- Volatile and parallel-unsafe: it may call a provider and writes the cache. Not strict: a NULL
+-- model or provider means "the configured one"; a NULL input gives NULL.
+CREATE FUNCTION rag_embed(input text, model text DEFAULT NULL, provider text DEFAULT NULL) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'rag_embed_text' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION rag_embed(input text[], model text DEFAULT NULL, provider text DEFAULT NULL) RETURNS embedding[]
+    AS 'MODULE_PATHNAME', 'rag_embed_array' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The built-in embedder alone: a pure function of its arguments, usable in generated columns and indexes.
+CREATE FUNCTION rag_embed_local(input text, dims integer DEFAULT 384) RETURNS embedding
+    AS 'MODULE_PATHNAME', 'rag_embed_local' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- This backend's counters; backend-local state, so it runs in the leader only.
+CREATE FUNCTION rag_embedding_stats(OUT requests bigint, OUT retries bigint, OUT texts_embedded bigint,
+                                    OUT cache_hits bigint, OUT cache_misses bigint) RETURNS record
+    AS 'MODULE_PATHNAME', 'rag_embedding_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+-- Empties the cache (all of it, or one provider/model); needs DELETE on it (the owner, a superuser).
+CREATE FUNCTION rag_clear_embedding_cache(provider text DEFAULT NULL, model text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    WITH gone AS (
+        DELETE FROM @extschema@.rag_embedding_cache c
+        WHERE ($1 IS NULL OR c.provider = $1) AND ($2 IS NULL OR c.model = $2)
+        RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+
+-- Fills an embedding column of any table in batches: one provider request per batch, not per row.
+-- Runs with the caller's privileges; identifiers are quoted. Returns the number of rows updated.
+CREATE FUNCTION rag_embed_table(tbl regclass, text_column name, embedding_column name,
+                                only_missing boolean DEFAULT true, batch_size integer DEFAULT 1000)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    rows_done bigint := 0;
+    ids tid[];
+    texts text[];
+    embeddings @extschema@.embedding[];
+    r record;
+BEGIN
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    ids := '{}'; texts := '{}';
+    FOR r IN EXECUTE format('SELECT ctid AS id, %I::text AS body FROM %s WHERE %I IS NOT NULL %s',
+                            text_column, tbl, text_column,
+                            CASE WHEN only_missing THEN format('AND %I IS NULL', embedding_column) ELSE '' END)
+    LOOP
+        ids := ids || r.id; texts := texts || r.body;
+        IF cardinality(ids) >= batch_size THEN
+            embeddings := @extschema@.rag_embed(texts);
+            EXECUTE format('UPDATE %s t SET %I = u.e FROM unnest($1, $2) u(id, e) WHERE t.ctid = u.id', tbl, embedding_column)
+                USING ids, embeddings;
+            rows_done := rows_done + cardinality(ids);
+            ids := '{}'; texts := '{}';
+        END IF;
+    END LOOP;
+    IF cardinality(ids) > 0 THEN
+        embeddings := @extschema@.rag_embed(texts);
+        EXECUTE format('UPDATE %s t SET %I = u.e FROM unnest($1, $2) u(id, e) WHERE t.ctid = u.id', tbl, embedding_column)
+            USING ids, embeddings;
+        rows_done := rows_done + cardinality(ids);
+    END IF;
+    RETURN rows_done;
+END $$;
+
+
+-- == Chunking and extraction ======================================================================
+
+-- Not strict: NULL content gives no rows; NULL options mean their defaults (overlap: max_chars / 5).
+CREATE FUNCTION rag_chunk(content text, max_chars integer DEFAULT 1000, overlap integer DEFAULT NULL,
+                          strategy text DEFAULT 'recursive')
+RETURNS TABLE (seq integer, content text, char_start integer, char_end integer, heading text)
+    AS 'MODULE_PATHNAME', 'rag_chunk' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 20;
+
+CREATE FUNCTION rag_extract_text(content bytea, mime text DEFAULT NULL, filename text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_extract_text' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION rag_guess_mime(filename text, content bytea DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_guess_mime' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- Depends on settings: stable.
+CREATE FUNCTION rag_embedding_model() RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_embedding_model' LANGUAGE C STABLE PARALLEL SAFE;
+
+
+-- == The knowledge base ===========================================================================
+
+CREATE TABLE rag_documents (
+    id bigserial PRIMARY KEY,
+    title text,
+    source text,                          -- URI, file name or "table:schema.name:id"; unique when set
+    mime text NOT NULL DEFAULT 'text/plain',
+    content_hash bytea NOT NULL,          -- sha256 of content
+    metadata jsonb NOT NULL DEFAULT '{}',
+    content text NOT NULL,
+    chunking jsonb NOT NULL,              -- the options the chunks were made with
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX rag_documents_source_key ON rag_documents (source) WHERE source IS NOT NULL;
+CREATE INDEX rag_documents_metadata_idx ON rag_documents USING gin (metadata jsonb_path_ops);
+
+CREATE TABLE rag_chunks (
+    id bigserial PRIMARY KEY,
+    document_id bigint NOT NULL REFERENCES rag_documents (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    content text NOT NULL,
+    char_start integer NOT NULL,          -- code point offsets into the document's content
+    char_end integer NOT NULL,
+    heading text,                         -- Markdown heading path, e.g. 'Install > Debian'
+    embedding embedding,
+    embedding_model text,                 -- rag_embedding_model() when embedded
+    tsv tsvector NOT NULL,                -- title, heading and content, with pg_rag.text_search_config
+    token_count integer NOT NULL DEFAULT 0,  -- tokens in tsv (all positions), for BM25; set by a trigger
+    UNIQUE (document_id, seq)             -- also the index for lookups and cascades by document
+);
+CREATE INDEX rag_chunks_tsv_idx ON rag_chunks USING gin (tsv);
+
+SELECT pg_catalog.pg_extension_config_dump('rag_documents', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_documents_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_chunks', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_chunks_id_seq', '');
+
+-- BM25 needs each chunk's length in tokens (all positions, not distinct lexemes).
+CREATE FUNCTION rag_count_tokens() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.token_count := (SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) FROM unnest(NEW.tsv) u);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER rag_count_tokens BEFORE INSERT OR UPDATE OF tsv ON rag_chunks
+    FOR EACH ROW EXECUTE FUNCTION rag_count_tokens();
+
+
+-- == Change tracking ==============================================================================
+
+-- Change log: every statement that changes documents or chunks adds a row (transactionally, no shared
+-- row to lock), so caches keyed on rag_kb_version() see exactly the changes their snapshot sees.
+CREATE TABLE rag_kb_changes (id bigserial PRIMARY KEY, changed_at timestamptz NOT NULL DEFAULT now());
+REVOKE ALL ON rag_kb_changes FROM PUBLIC;
+
+CREATE FUNCTION rag_note_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+DECLARE new_id bigint;
+BEGIN
+    INSERT INTO @extschema@.rag_kb_changes DEFAULT VALUES RETURNING id INTO new_id;
+    IF new_id % 100 = 0 THEN   -- keep the log short; a version only needs recent rows to change
+        DELETE FROM @extschema@.rag_kb_changes WHERE id < new_id - 100;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER rag_note_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rag_documents
+    FOR EACH STATEMENT EXECUTE FUNCTION rag_note_change();
+CREATE TRIGGER rag_note_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rag_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION rag_note_change();
+
+-- The visible state of the knowledge base, as a value that changes whenever it does.
+CREATE FUNCTION rag_kb_version() RETURNS text LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+    SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text FROM @extschema@.rag_kb_changes
+$$;
+
+-- Which chunks each transaction added, changed or removed, so that every backend can bring its
+-- in-memory copies (vectors, BM25 index) up to the state its snapshot sees by re-reading just those
+-- chunks. Written by statement-level triggers (transition tables); chunk_ids NULL means "all" (TRUNCATE).
+CREATE TABLE rag_chunk_changes (
+    id bigserial PRIMARY KEY,
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    chunk_ids bigint[]
+);
+CREATE INDEX rag_chunk_changes_xid_idx ON rag_chunk_changes (xid);
+REVOKE ALL ON rag_chunk_changes FROM PUBLIC;
+-- Every log row of a transaction older than pruned_before has been deleted: a backend whose last
+-- synchronised snapshot is older than that cannot know what it missed, and reloads.
+CREATE TABLE rag_chunk_changes_horizon (pruned_before xid8 NOT NULL);
+INSERT INTO rag_chunk_changes_horizon VALUES ('0');
+REVOKE ALL ON rag_chunk_changes_horizon FROM PUBLIC;
+
+CREATE FUNCTION rag_log_chunk_changes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+DECLARE
+    new_id bigint;
+    horizon xid8;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO @extschema@.rag_chunk_changes (chunk_ids)
+        SELECT array_agg(n.id) FROM new_rows n HAVING count(*) > 0 RETURNING id INTO new_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO @extschema@.rag_chunk_changes (chunk_ids)
+        SELECT array_agg(o.id) FROM old_rows o HAVING count(*) > 0 RETURNING id INTO new_id;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO @extschema@.rag_chunk_changes (chunk_ids)
+        SELECT array_agg(DISTINCT x.id) FROM (SELECT o.id FROM old_rows o UNION ALL SELECT n.id FROM new_rows n) x
+        HAVING count(*) > 0 RETURNING id INTO new_id;
+    ELSE  -- TRUNCATE
+        INSERT INTO @extschema@.rag_chunk_changes (chunk_ids) VALUES (NULL) RETURNING id INTO new_id;
+    END IF;
+    IF new_id % 1000 = 0 THEN
+        -- Keep about the last 10 000 rows, never those of a transaction some snapshot still waits for.
+        -- Pruning is optional: when another session is pruning, or under a serialization conflict, skip it.
+        BEGIN
+            PERFORM 1 FROM @extschema@.rag_chunk_changes_horizon FOR UPDATE NOWAIT;
+            horizon := least((SELECT c.xid FROM @extschema@.rag_chunk_changes c ORDER BY c.id DESC OFFSET 10000 LIMIT 1),
+                             pg_snapshot_xmin(pg_current_snapshot()));
+            IF horizon IS NOT NULL THEN
+                UPDATE @extschema@.rag_chunk_changes_horizon SET pruned_before = greatest(pruned_before, horizon);
+                DELETE FROM @extschema@.rag_chunk_changes c WHERE c.xid < horizon;
+            END IF;
+        EXCEPTION WHEN lock_not_available OR serialization_failure THEN
+            NULL;
+        END;
+    END IF;
+    RETURN NULL;
+END $$;
+-- (transition tables allow one event per trigger)
+CREATE TRIGGER rag_log_chunk_insert AFTER INSERT ON rag_chunks REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION rag_log_chunk_changes();
+CREATE TRIGGER rag_log_chunk_update AFTER UPDATE ON rag_chunks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION rag_log_chunk_changes();
+CREATE TRIGGER rag_log_chunk_delete AFTER DELETE ON rag_chunks REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION rag_log_chunk_changes();
+CREATE TRIGGER rag_log_chunk_truncate AFTER TRUNCATE ON rag_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION rag_log_chunk_changes();
+
+
+-- == Ingestion ====================================================================================
+
+-- Chunks, embeds and stores a document in one transaction; returns its id. With a source, ingesting
+-- again is incremental: the same content, chunking and embedding model change nothing and call no
+-- provider; new content replaces the chunks and embeds only chunk texts that are new. Metadata goes
+-- through rag_check_metadata; the text search configuration comes from rag_setting.
+CREATE FUNCTION rag_ingest(title text, content text, metadata jsonb DEFAULT '{}', source text DEFAULT NULL,
+                           max_chars integer DEFAULT 1000, overlap integer DEFAULT NULL,
+                           strategy text DEFAULT 'recursive', mime text DEFAULT 'text/plain')
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    doc_id bigint;
+    old record;
+    hash bytea;
+    options jsonb;
+    model text;
+    config regconfig;
+    seqs integer[]; texts text[]; starts integer[]; ends integer[]; headings text[];
+    embeddings @extschema@.embedding[];
+    missing text[];
+    fresh @extschema@.embedding[];
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION 'rag_ingest: content must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT array_agg(c.seq ORDER BY c.seq), array_agg(c.content ORDER BY c.seq), array_agg(c.char_start ORDER BY c.seq),
+           array_agg(c.char_end ORDER BY c.seq), array_agg(c.heading ORDER BY c.seq)
+      INTO seqs, texts, starts, ends, headings
+      FROM @extschema@.rag_chunk(content, max_chars, overlap, strategy) c;   -- validates the options first
+    model := @extschema@.rag_embedding_model();
+    config := @extschema@.rag_setting('pg_rag.text_search_config')::regconfig;
+    hash := sha256(convert_to(content, 'UTF8'));
+    options := jsonb_build_object('max_chars', coalesce(max_chars, 1000), 'overlap', overlap,
+                                  'strategy', coalesce(strategy, 'recursive'));
+    metadata := @extschema@.rag_check_metadata(metadata, 'rag_ingest');
+
+    -- Also without a source (then no row matches): the test below needs `old` assigned, if only to NULLs
+    -- (0.5.0 skipped this query without a source and failed with 'record "old" is not assigned yet').
+    SELECT d.id, d.content_hash, d.chunking, d.title, d.metadata, d.mime INTO old
+      FROM @extschema@.rag_documents d WHERE d.source = rag_ingest.source FOR UPDATE;
+    doc_id := old.id;
+    IF doc_id IS NOT NULL AND old.content_hash = hash AND old.chunking = options
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.rag_chunks c
+                       WHERE c.document_id = doc_id AND c.embedding_model IS DISTINCT FROM model) THEN
+        IF old.title IS DISTINCT FROM title OR old.metadata <> metadata OR old.mime <> mime THEN
+            UPDATE @extschema@.rag_documents d SET title = rag_ingest.title, metadata = rag_ingest.metadata,
+                   mime = rag_ingest.mime, updated_at = now() WHERE d.id = doc_id;
+        END IF;
+        RETURN doc_id;   -- nothing to chunk or embed
+    END IF;
+
+    -- Embeddings of unchanged chunk texts are reused; only new texts go to the provider.
+    SELECT array_agg(o.embedding ORDER BY t.i) INTO embeddings
+      FROM unnest(texts) WITH ORDINALITY t(body, i)
+      LEFT JOIN (SELECT DISTINCT ON (c.content) c.content, c.embedding FROM @extschema@.rag_chunks c
+                  WHERE doc_id IS NOT NULL AND c.document_id = doc_id AND c.embedding_model = model
+                    AND c.embedding IS NOT NULL
+                  ORDER BY c.content, c.id) o ON o.content = t.body;
+    missing := ARRAY(SELECT DISTINCT t.body FROM unnest(texts, embeddings) t(body, e) WHERE t.e IS NULL ORDER BY 1);
+    IF cardinality(missing) > 0 THEN
+        fresh := @extschema@.rag_embed(missing);
+        SELECT array_agg(coalesce(t.e, m.e) ORDER BY t.i) INTO embeddings
+          FROM unnest(texts, embeddings) WITH ORDINALITY t(body, e, i)
+          LEFT JOIN unnest(missing, fresh) m(body, e) ON m.body = t.body;
+    END IF;
+
+    IF doc_id IS NULL THEN
+        INSERT INTO @extschema@.rag_documents (title, source, mime, content_hash, metadata, content, chunking)
+        VALUES (title, source, mime, hash, metadata, content, options) RETURNING id INTO doc_id;
+    ELSE
+        UPDATE @extschema@.rag_documents d SET title = rag_ingest.title, mime = rag_ingest.mime, content_hash = hash,
+               metadata = rag_ingest.metadata, content = rag_ingest.content, chunking = options, updated_at = now()
+         WHERE d.id = doc_id;
+        DELETE FROM @extschema@.rag_chunks c WHERE c.document_id = doc_id;
+    END IF;
+    INSERT INTO @extschema@.rag_chunks (document_id, seq, content, char_start, char_end, heading, embedding,
+                                        embedding_model, tsv)
+    SELECT doc_id, u.seq, u.body, u.s, u.e, u.heading, u.emb, model,
+           setweight(to_tsvector(config, coalesce(title, '') || ' ' || coalesce(u.heading, '')), 'A')
+             || to_tsvector(config, u.body)
+      FROM unnest(seqs, texts, starts, ends, headings, embeddings) u(seq, body, s, e, heading, emb);
+    RETURN doc_id;
+END $$;
+
+-- Extracts a file's text (type from mime or the file name) and ingests it; the file name is the
+-- default title and source, so loading the same file again is incremental. Markdown and HTML
+-- (whose headings extraction keeps) are chunked by headings unless a strategy is given.
+CREATE FUNCTION rag_ingest_file(content bytea, filename text, metadata jsonb DEFAULT '{}',
+                                source text DEFAULT NULL, max_chars integer DEFAULT 1000,
+                                overlap integer DEFAULT NULL, strategy text DEFAULT NULL,
+                                mime text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    kind text := coalesce(mime, @extschema@.rag_guess_mime(filename, content));
+    body text;
+BEGIN
+    IF content IS NULL OR filename IS NULL THEN
+        RAISE EXCEPTION 'rag_ingest_file: content and filename must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    body := @extschema@.rag_extract_text(content, kind, filename);
+    RETURN @extschema@.rag_ingest(
+        regexp_replace(filename, '^.*/', ''), body,
+        @extschema@.rag_check_metadata(metadata, 'rag_ingest_file') || jsonb_build_object('filename', filename),
+        coalesce(source, filename), max_chars, overlap,
+        coalesce(strategy, CASE WHEN kind IN ('text/markdown', 'text/html') THEN 'markdown' ELSE 'recursive' END),
+        kind);
+END $$;
+
+
+-- Deletes a document and (by cascade) its chunks; false when there was none.
+CREATE FUNCTION rag_delete_document(id bigint) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    WITH gone AS (DELETE FROM @extschema@.rag_documents d WHERE d.id = $1 RETURNING 1)
+    SELECT count(*) > 0 FROM gone
+$$;
+
+-- A table's schema-qualified name, whatever the search_path.
+CREATE FUNCTION rag_table_name(tbl regclass) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1
+$$;
+
+-- The source a synced row gets: table:schema.table:id.
+CREATE FUNCTION rag_row_source(tbl regclass, id text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT 'table:' || @extschema@.rag_table_name($1) || ':' || $2
+$$;
+
+-- Ingests every row of a table (text, optional title, id columns) in this transaction, with a NOTICE
+-- every pg_rag.progress_every rows; cancelling rolls all of it back. Returns rows ingested.
+-- With a remote provider and the cache on, rows go in batches: the chunk texts of every new or
+-- changed row of a batch are embedded in one rag_embed call (split and sent concurrently), which
+-- fills the cache, so the per-row rag_ingest finds them there instead of making a request each.
+-- The settings come from rag_setting.
+CREATE FUNCTION rag_ingest_table(tbl regclass, text_column name, title_column name DEFAULT NULL,
+                                 id_column name DEFAULT 'id', max_chars integer DEFAULT 1000,
+                                 overlap integer DEFAULT NULL, strategy text DEFAULT 'recursive',
+                                 batch_size integer DEFAULT 200)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    r record;
+    done bigint := 0;
+    total bigint;
+    every integer := @extschema@.rag_setting('pg_rag.progress_every')::integer;
+    prefetch boolean := @extschema@.rag_setting('pg_rag.embedding_provider') <> 'local'
+                        AND @extschema@.rag_setting('pg_rag.embedding_cache')::boolean;
+    ids text[] := '{}';
+    bodies text[] := '{}';
+    titles text[] := '{}';
+BEGIN
+    PERFORM @extschema@.rag_check_columns(tbl, ARRAY[text_column, title_column, id_column]);
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', tbl, text_column) INTO total;
+    FOR r IN EXECUTE format('SELECT %I::text AS id, %I::text AS body, %s AS title FROM %s WHERE %I IS NOT NULL ORDER BY 1',
+                            id_column, text_column,
+                            CASE WHEN title_column IS NULL THEN 'NULL::text' ELSE format('%I::text', title_column) END,
+                            tbl, text_column)
+    LOOP
+        ids := ids || r.id; bodies := bodies || r.body; titles := titles || r.title;
+        CONTINUE WHEN cardinality(ids) < batch_size;
+        done := done + @extschema@.rag_ingest_rows(tbl, ids, bodies, titles, max_chars, overlap, strategy, prefetch,
+                                                   done, total, every);
+        ids := '{}'; bodies := '{}'; titles := '{}';
+    END LOOP;
+    IF cardinality(ids) > 0 THEN
+        done := done + @extschema@.rag_ingest_rows(tbl, ids, bodies, titles, max_chars, overlap, strategy, prefetch,
+                                                   done, total, every);
+    END IF;
+    RETURN done;
+END $$;
+
+-- One batch of rag_ingest_table: prefetches the embeddings of new or changed rows, then ingests each.
+CREATE FUNCTION rag_ingest_rows(tbl regclass, ids text[], bodies text[], titles text[], max_chars integer,
+                                overlap integer, strategy text, prefetch boolean, done_before bigint,
+                                total bigint, every integer)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    i integer;
+BEGIN
+    IF prefetch THEN
+        PERFORM @extschema@.rag_embed(ARRAY(
+            SELECT DISTINCT c.content
+              FROM unnest(ids, bodies) b(id, body)
+              CROSS JOIN LATERAL @extschema@.rag_chunk(b.body, max_chars, overlap, strategy) c
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.rag_documents d
+                                WHERE d.source = @extschema@.rag_row_source(tbl, b.id)
+                                  AND d.content_hash = sha256(convert_to(b.body, 'UTF8')))));
+    END IF;
+    FOR i IN 1 .. cardinality(ids) LOOP
+        PERFORM @extschema@.rag_ingest(titles[i], bodies[i],
+                                       jsonb_build_object('source_table', @extschema@.rag_table_name(tbl),
+                                                          'source_id', ids[i]),
+                                       @extschema@.rag_row_source(tbl, ids[i]), max_chars, overlap, strategy);
+        IF every > 0 AND (done_before + i) % every = 0 THEN
+            RAISE NOTICE 'rag_ingest_table: % of % rows of % ingested', done_before + i, total, tbl;
+        END IF;
+    END LOOP;
+    RETURN cardinality(ids);
+END $$;
+
+-- Checks that the named columns exist (NULL names are skipped), with a clear error.
+CREATE FUNCTION rag_check_columns(tbl regclass, columns name[]) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE col name;
+BEGIN
+    FOREACH col IN ARRAY columns LOOP
+        IF col IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = col
+                                           AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of % does not exist', col, tbl USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+END $$;
+
+
+-- == Syncing tables ===============================================================================
+
+-- The trigger behind rag_sync_table: arguments are the text, title ('' for none) and id columns.
+-- It runs as the extension's owner (SECURITY DEFINER, fixed search_path) so that anyone allowed to
+-- write the synced table keeps the knowledge base in step without privileges on it.
+CREATE FUNCTION rag_sync_trigger() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+DECLARE
+    text_column text := TG_ARGV[0];
+    title_column text := nullif(TG_ARGV[1], '');
+    id_column text := TG_ARGV[2];
+    tbl regclass := TG_RELID;
+    new_row jsonb;
+    old_row jsonb;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM @extschema@.rag_documents WHERE starts_with(source, @extschema@.rag_row_source(tbl, ''));
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN old_row := to_jsonb(OLD); END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN new_row := to_jsonb(NEW); END IF;
+    IF old_row IS NOT NULL AND (new_row IS NULL OR new_row ->> id_column IS DISTINCT FROM old_row ->> id_column
+                                OR new_row ->> text_column IS NULL) THEN
+        DELETE FROM @extschema@.rag_documents WHERE source = @extschema@.rag_row_source(tbl, old_row ->> id_column);
+    END IF;
+    IF new_row IS NOT NULL AND new_row ->> text_column IS NOT NULL THEN
+        PERFORM @extschema@.rag_ingest(
+            CASE WHEN title_column IS NULL THEN NULL ELSE new_row ->> title_column END, new_row ->> text_column,
+            jsonb_build_object('source_table', @extschema@.rag_table_name(tbl), 'source_id', new_row ->> id_column),
+            @extschema@.rag_row_source(tbl, new_row ->> id_column));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Drops the sync triggers of a table, if any (quietly: no "does not exist" notices).
+CREATE FUNCTION rag_drop_sync_triggers(tbl regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE t name;
+BEGIN
+    FOR t IN SELECT tgname FROM pg_trigger WHERE tgrelid = tbl AND tgname IN ('rag_sync', 'rag_sync_truncate') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
+END $$;
+
+-- Keeps a table of your own in the knowledge base: ingests its rows now, then triggers follow every
+-- insert, update of the text/title/id columns, delete and truncate. A write while the embedding
+-- provider fails raises the provider's error and the write rolls back: nothing is lost or half-done.
+CREATE FUNCTION rag_sync_table(tbl regclass, text_column name, title_column name DEFAULT NULL,
+                               id_column name DEFAULT 'id')
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    columns text;
+BEGIN
+    PERFORM @extschema@.rag_check_columns(tbl, ARRAY[text_column, title_column, id_column]);
+    columns := concat_ws(', ', quote_ident(text_column), quote_ident(title_column), quote_ident(id_column));
+    PERFORM @extschema@.rag_drop_sync_triggers(tbl);
+    EXECUTE format('CREATE TRIGGER rag_sync AFTER INSERT OR DELETE OR UPDATE OF %s ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@.rag_sync_trigger(%L, %L, %L)',
+                   columns, tbl, text_column, coalesce(title_column, ''), id_column);
+    EXECUTE format('CREATE TRIGGER rag_sync_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION @extschema@.rag_sync_trigger(%L, %L, %L)',
+                   tbl, text_column, coalesce(title_column, ''), id_column);
+    RETURN @extschema@.rag_ingest_table(tbl, text_column, title_column, id_column);
+END $$;
+
+-- Stops syncing a table; its documents stay unless delete_documents is true.
+CREATE FUNCTION rag_unsync_table(tbl regclass, delete_documents boolean DEFAULT false)
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE n bigint := 0;
+BEGIN
+    PERFORM @extschema@.rag_drop_sync_triggers(tbl);
+    IF delete_documents THEN
+        WITH gone AS (DELETE FROM @extschema@.rag_documents
+                      WHERE starts_with(source, @extschema@.rag_row_source(tbl, '')) RETURNING 1)
+        SELECT count(*) INTO n FROM gone;
+    END IF;
+    RETURN n;
+END $$;
+
+
+-- == Search =======================================================================================
+
+
+-- Exact nearest chunks to an embedding (same dimensions only; optionally one embedding model and a
+-- metadata filter), ordered by distance then chunk id: the rows ORDER BY embedding <op> q, id LIMIT k
+-- returns. Volatile: it keeps a per-backend copy of the vectors, refreshed when the knowledge base changes.
+CREATE FUNCTION rag_search_vector(query embedding, k integer DEFAULT 10, filter jsonb DEFAULT NULL,
+                                  model text DEFAULT NULL, metric text DEFAULT NULL)
+RETURNS TABLE (chunk_id bigint, document_id bigint, distance double precision)
+    AS 'MODULE_PATHNAME', 'rag_search_vector' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+-- BM25's corpus statistics: number of chunks and their average length in tokens (from rag_bm25's
+-- in-memory copy).
+CREATE FUNCTION rag_kb_stats(OUT chunks bigint, OUT average_tokens double precision) RETURNS record
+    AS 'MODULE_PATHNAME', 'rag_kb_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+-- Keyword search ranked by BM25 (k1 = pg_rag.bm25_k1, b = pg_rag.bm25_b), over the chunks' tsv with
+-- pg_rag.text_search_config. Plain words match chunks containing any of them; a query using web search
+-- syntax ("a phrase", -word, or) is matched with websearch_to_tsquery as written. Scored in C++ over a
+-- per-backend inverted index kept in step with the knowledge base (MaxScore top-k).
+CREATE FUNCTION rag_bm25(query text, k integer DEFAULT 10, filter jsonb DEFAULT NULL)
+RETURNS TABLE (chunk_id bigint, score double precision)
+    AS 'MODULE_PATHNAME', 'rag_bm25' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+-- This backend's in-memory copies of the knowledge base: state ('not loaded', 'in memory', 'over cap'),
+-- chunks held, full loads and incremental catch-ups so far.
+CREATE FUNCTION rag_search_copies(OUT copy text, OUT state text, OUT chunks bigint, OUT reloads bigint,
+                                  OUT updates bigint) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'rag_search_copies' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 2;
+
+-- The distance operator of a metric (NULL: pg_rag.distance_metric): '<=>', '<->' or '<#>'.
+CREATE FUNCTION rag_distance_operator(metric text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_distance_operator' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Ranked retrieval behind rag_search: chunk ids with score and ranks, best first.
+CREATE FUNCTION rag_search_ranked(query text, query_embedding embedding, k integer, mode text, filter jsonb)
+RETURNS TABLE (chunk_id bigint, score double precision, vector_rank integer, keyword_rank integer)
+    AS 'MODULE_PATHNAME', 'rag_search_ranked' LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;  -- embeds: a provider call
+
+-- Search the knowledge base by text: 'vector' (exact, the configured metric), 'keyword' (BM25) or
+-- 'hybrid' (both, fused: pg_rag.rrf_k, pg_rag.hybrid_vector_weight, pg_rag.hybrid_keyword_weight).
+-- score: vector 1 - cosine distance (or -distance for l2 and inner_product), keyword BM25, hybrid fused.
+CREATE FUNCTION rag_search(query text, k integer DEFAULT 5, mode text DEFAULT 'hybrid', filter jsonb DEFAULT NULL)
+RETURNS TABLE (chunk_id bigint, document_id bigint, title text, source text, content text, heading text,
+               score double precision, vector_rank integer, keyword_rank integer, metadata jsonb)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, r.score, r.vector_rank, r.keyword_rank, d.metadata
+    FROM @extschema@.rag_search_ranked($1, NULL, $2, $3, $4) WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord)
+    JOIN @extschema@.rag_chunks c ON c.id = r.chunk_id
+    JOIN @extschema@.rag_documents d ON d.id = c.document_id
+    ORDER BY r.ord
+$$;
+
+-- Search the knowledge base by embedding (vector mode; any chunk whose embedding has its dimensions).
+CREATE FUNCTION rag_search(query_embedding embedding, k integer DEFAULT 5, filter jsonb DEFAULT NULL)
+RETURNS TABLE (chunk_id bigint, document_id bigint, title text, source text, content text, heading text,
+               score double precision, vector_rank integer, keyword_rank integer, metadata jsonb)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, r.score, r.vector_rank, r.keyword_rank, d.metadata
+    FROM @extschema@.rag_search_ranked(NULL, $1, $2, 'vector', $3) WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord)
+    JOIN @extschema@.rag_chunks c ON c.id = r.chunk_id
+    JOIN @extschema@.rag_documents d ON d.id = c.document_id
+    ORDER BY r.ord
+$$;
+
+-- Exact nearest rows of any table by an embedding column, with the caller's privileges (a table the
+-- caller cannot SELECT stays unreadable); identifiers are quoted. Rows come back as jsonb, built for the
+-- k nearest rows only (found by ctid first).
+CREATE FUNCTION rag_search_table(tbl regclass, embedding_column name, query embedding, k integer DEFAULT 10,
+                                 metric text DEFAULT NULL)
+RETURNS TABLE (row_data jsonb, distance double precision)
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    op text := @extschema@.rag_distance_operator(metric);
+BEGIN
+    IF k IS NULL OR k < 1 THEN
+        RAISE EXCEPTION 'k must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = embedding_column
+                   AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = '@extschema@.embedding'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of % is not an embedding column', embedding_column, tbl
+              USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT to_jsonb(t) - %L, n.d FROM (SELECT t.ctid AS tid, (t.%I OPERATOR(@extschema@.%s) $1)::float8 AS d
+         FROM %s t WHERE t.%I IS NOT NULL ORDER BY d LIMIT $2) n JOIN %s t ON t.ctid = n.tid ORDER BY n.d, n.tid',
+        embedding_column, embedding_column, op, tbl, embedding_column, tbl) USING query, k;
+END $$;
+
+
+-- == Answers ======================================================================================
+
+-- Sessions (conversation turns) and the answer cache.
+CREATE TABLE rag_sessions (
+    id text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE rag_messages (
+    id bigserial PRIMARY KEY,
+    session_id text NOT NULL REFERENCES rag_sessions (id) ON DELETE CASCADE,
+    role text NOT NULL CHECK (role IN ('user', 'assistant')),
+    content text NOT NULL,
+    sources jsonb,
+    provider text,
+    model text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX rag_messages_session_idx ON rag_messages (session_id, id);
+-- Answers to questions asked without a session, valid for one state of the knowledge base.
+CREATE TABLE rag_answer_cache (
+    key bytea PRIMARY KEY,            -- sha256 of the normalised question, search options and answer settings
+    kb_version text NOT NULL,         -- rag_kb_version() when answered: any change to the knowledge base misses
+    question text NOT NULL,
+    answer jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX rag_answer_cache_created_idx ON rag_answer_cache (created_at);
+SELECT pg_catalog.pg_extension_config_dump('rag_sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_messages', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_messages_id_seq', '');
+
+-- The steps of rag_answer, callable on their own (the HTTP server streams generation itself).
+CREATE FUNCTION rag_prepare_answer(question text, history jsonb DEFAULT '[]', sources jsonb DEFAULT '[]') RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'rag_prepare_answer' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION rag_generate(prompt jsonb) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'rag_generate' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION rag_rewrite_question(question text, history jsonb) RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_rewrite_question' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE FUNCTION rag_answer_settings() RETURNS text
+    AS 'MODULE_PATHNAME', 'rag_answer_settings' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- rag_answer's result (without latency_ms) from a prepared prompt and a generated answer: the shape
+-- lives in the C++ core (answer_json.hpp), shared with the HTTP server.
+CREATE FUNCTION rag_answer_result(prompt jsonb, generated jsonb, standalone_question text DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'rag_answer_result' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- The answer cache key: sha256 of the normalised question, the search options and every pg_rag setting
+-- but the secrets (any change misses).
+CREATE FUNCTION rag_answer_cache_key(question text, k integer DEFAULT 5, mode text DEFAULT 'hybrid',
+                                     filter jsonb DEFAULT NULL) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'rag_answer_cache_key' LANGUAGE C STABLE PARALLEL SAFE;
+
+-- Records a finished exchange in a session: the question and the answer, together or not at all.
+-- Its inputs are checked: NULLs or an answer of another shape are refused, never stored as an empty turn.
+CREATE FUNCTION rag_record_answer(session_id text, question text, answer jsonb) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+BEGIN
+    IF $1 IS NULL OR $2 IS NULL OR $3 IS NULL THEN
+        RAISE EXCEPTION 'rag_record_answer: session_id, question and answer must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof($3) <> 'object' OR jsonb_typeof($3 -> 'answer') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'rag_record_answer: answer must be an object with an "answer" string'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass rag_answer_result()''s result.';
+    END IF;
+    INSERT INTO @extschema@.rag_sessions (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET updated_at = now();
+    INSERT INTO @extschema@.rag_messages (session_id, role, content) VALUES ($1, 'user', $2);
+    INSERT INTO @extschema@.rag_messages (session_id, role, content, sources, provider, model)
+    VALUES ($1, 'assistant', $3 ->> 'answer', $3 -> 'sources', $3 ->> 'provider', $3 ->> 'model');
+END $$;
+
+-- Retrieves with rag_search, packs the best chunks into a prompt, generates with the first provider of
+-- pg_rag.llm_providers that answers, and returns the documented result (README, "Answers"). With a
+-- session, earlier turns join the prompt and the follow-up is made standalone for retrieval; the
+-- exchange is recorded. Without one, answers are cached until the knowledge base or a setting changes.
+-- PL/pgSQL only orchestrates: the cache key, the prompt and the result come from C.
+CREATE FUNCTION rag_answer(question text, session_id text DEFAULT NULL, k integer DEFAULT 5,
+                           mode text DEFAULT 'hybrid', filter jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    history jsonb := '[]';
+    retrieval_question text := question;
+    use_cache boolean := session_id IS NULL
+                         AND @extschema@.rag_setting('pg_rag.answer_cache')::boolean;
+    version text;
+    cache_key bytea;
+    hit jsonb;
+    sources jsonb;     -- rag_search's rows
+    prompt jsonb;      -- rag_prepare_answer: {system, messages, sources}
+    generated jsonb;   -- rag_generate: {answer, provider, model, usage, fallbacks?}
+    result jsonb;      -- rag_answer_result: the documented shape (README, "Answers")
+BEGIN
+    IF question IS NULL OR btrim(question) = '' THEN
+        RAISE EXCEPTION 'rag_answer: the question is empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF k IS NULL OR k < 1 OR k > 50 THEN
+        RAISE EXCEPTION 'rag_answer: k must be between 1 and 50, not %', k USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF session_id IS NOT NULL THEN
+        SELECT coalesce(jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content) ORDER BY m.id), '[]')
+          INTO history
+          FROM (SELECT * FROM @extschema@.rag_messages x WHERE x.session_id = rag_answer.session_id
+                ORDER BY x.id DESC LIMIT 20) m;
+        IF jsonb_array_length(history) > 0 THEN
+            retrieval_question := @extschema@.rag_rewrite_question(question, history);
+        END IF;
+    ELSIF use_cache THEN
+        version := @extschema@.rag_kb_version();
+        cache_key := @extschema@.rag_answer_cache_key(question, k, mode, filter);
+        SELECT c.answer INTO hit FROM @extschema@.rag_answer_cache c WHERE c.key = cache_key AND c.kb_version = version;
+        IF hit IS NOT NULL THEN
+            RETURN hit || jsonb_build_object('cached', true,
+                                             'latency_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
+        END IF;
+    END IF;
+
+    -- Search rows as JSON objects, best first: rag_prepare_answer reads the fields it needs by name
+    -- (chunk_id, document_id, title, source, content, heading, score) and ignores the others, so new
+    -- columns of rag_search need no change here.
+    SELECT coalesce(jsonb_agg(to_jsonb(s) - 'ordinality' ORDER BY s.ordinality), '[]')
+      INTO sources
+      FROM @extschema@.rag_search(retrieval_question, k, mode, filter) WITH ORDINALITY s;
+    -- The numbered sources and earlier turns within pg_rag.max_context_tokens, then the first provider
+    -- that answers, then the result's shape: each a C function of the core's contract (answer_json.hpp),
+    -- which the HTTP server calls step by step to stream the generation itself.
+    prompt := @extschema@.rag_prepare_answer(question, history, sources);
+    generated := @extschema@.rag_generate(prompt);
+    result := @extschema@.rag_answer_result(prompt, generated, nullif(retrieval_question, question));
+    IF session_id IS NOT NULL THEN
+        PERFORM @extschema@.rag_record_answer(session_id, question, result);
+    ELSIF use_cache THEN
+        -- Answers of older states are never served: drop them once per change of the knowledge base (the
+        -- newest entry tells, through the created_at index), not with a scan on every answer.
+        IF (SELECT c.kb_version FROM @extschema@.rag_answer_cache c ORDER BY c.created_at DESC LIMIT 1)
+           IS DISTINCT FROM version THEN
+            DELETE FROM @extschema@.rag_answer_cache c WHERE c.kb_version <> version;
+        END IF;
+        INSERT INTO @extschema@.rag_answer_cache (key, kb_version, question, answer)
+        VALUES (cache_key, version, question, result)
+        ON CONFLICT (key) DO UPDATE SET kb_version = EXCLUDED.kb_version, answer = EXCLUDED.answer, created_at = now();
+    END IF;
+    RETURN result || jsonb_build_object('latency_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
+END $$;
+
+-- A session's turns, oldest first.
+CREATE FUNCTION rag_session_messages(session_id text)
+RETURNS TABLE (id bigint, role text, content text, sources jsonb, provider text, model text, created_at timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT m.id, m.role, m.content, m.sources, m.provider, m.model, m.created_at
+    FROM @extschema@.rag_messages m WHERE m.session_id = $1 ORDER BY m.id
+$$;
+
+-- Deletes a session and its messages; false when there was none.
+CREATE FUNCTION rag_delete_session(session_id text) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    WITH gone AS (DELETE FROM @extschema@.rag_sessions s WHERE s.id = $1 RETURNING 1) SELECT count(*) > 0 FROM gone
+$$;
+
+-- Deletes sessions untouched for longer than older_than; returns how many.
+CREATE FUNCTION rag_prune_sessions(older_than interval) RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
+    WITH gone AS (DELETE FROM @extschema@.rag_sessions s WHERE s.updated_at < now() - $1 RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
