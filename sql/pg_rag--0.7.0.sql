@@ -940,6 +940,14 @@ CREATE FUNCTION rag_generate(prompt jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'rag_generate' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 CREATE FUNCTION rag_rewrite_question(question text, history jsonb) RETURNS text
     AS 'MODULE_PATHNAME', 'rag_rewrite_question' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+-- The chat providers with the keys bound to their URLs, for pg_rag_server to stream with: secrets, so
+-- nobody may call it but superusers and the roles an administrator grants it to (the server's role).
+CREATE FUNCTION rag_chat_provider_credentials() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'rag_chat_provider_credentials' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION rag_chat_provider_credentials() FROM PUBLIC;
+COMMENT ON FUNCTION rag_chat_provider_credentials() IS
+    'The chat providers with their bound API keys, for pg_rag_server: GRANT EXECUTE to the server''s role only.';
+
 CREATE FUNCTION rag_answer_settings() RETURNS text
     AS 'MODULE_PATHNAME', 'rag_answer_settings' LANGUAGE C STABLE PARALLEL SAFE;
 

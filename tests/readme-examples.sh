@@ -17,13 +17,14 @@ cleanup() { bash docker/run-local.sh stop >/dev/null 2>&1; rm -rf "$WORK"; }
 bash docker/run-local.sh start >/dev/null || { echo "readme examples: 0 passed, 1 failed (cluster)"; exit 1; }
 
 # Split the README into numbered block files: NNN.sql / NNN.sh, with the README line they start on.
+# Fences may be indented (inside a list item): the block's lines lose the fence's indentation.
 awk -v dir="$WORK" '
-  /^```/ && !inside { inside = 1; lang = substr($0, 4); n++; start = NR
+  /^ *```/ && !inside { inside = 1; indent = match($0, /```/) - 1; lang = substr($0, indent + 4); n++; start = NR
                       file = (lang == "sql" ? sprintf("%s/%03d.sql", dir, n) : lang == "sh" ? sprintf("%s/%03d.sh", dir, n) : "")
                       if (file != "") print (lang == "sql" ? "-- " : "# ") "README.md line " start > file
                       next }
-  /^```/ && inside  { inside = 0; if (file != "") close(file); file = ""; next }
-  inside && file != "" { print > file }
+  /^ *```/ && inside  { inside = 0; if (file != "") close(file); file = ""; next }
+  inside && file != "" { print substr($0, indent + 1) > file }
 ' README.md
 
 # The scratch folder the shell examples run in: docs/ with the sample files and one larger than argv allows.

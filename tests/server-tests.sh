@@ -34,9 +34,20 @@ ALTER ROLE srv_stream SET pg_rag.ollama_chat_url = '$fake/gap/150';
 CREATE ROLE srv_slow LOGIN SUPERUSER;
 ALTER ROLE srv_slow SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_slow SET pg_rag.ollama_chat_url = '$fake/latency/3000';
-CREATE ROLE srv_keyed LOGIN SUPERUSER;
+-- Keyed providers: the key lives in the database; non-superuser server roles read it only when granted
+-- EXECUTE on rag_chat_provider_credentials (srv_keyed is, srv_unkeyed is not).
+SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', '$fake/v1');
+CREATE ROLE srv_tables;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO srv_tables;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO srv_tables;
+REVOKE ALL ON rag_provider_keys FROM srv_tables;
+CREATE ROLE srv_keyed LOGIN IN ROLE srv_tables;
+GRANT EXECUTE ON FUNCTION rag_chat_provider_credentials() TO srv_keyed;
+CREATE ROLE srv_unkeyed LOGIN IN ROLE srv_tables;
 ALTER ROLE srv_keyed SET pg_rag.llm_providers = 'openai';
 ALTER ROLE srv_keyed SET pg_rag.openai_chat_url = '$fake/v1';
+ALTER ROLE srv_unkeyed SET pg_rag.llm_providers = 'openai';
+ALTER ROLE srv_unkeyed SET pg_rag.openai_chat_url = '$fake/v1';
 CREATE ROLE srv_fallback LOGIN SUPERUSER;
 ALTER ROLE srv_fallback SET pg_rag.llm_providers = 'openai, extractive';
 CREATE ROLE srv_down LOGIN SUPERUSER;

@@ -142,6 +142,47 @@ Generated generated_from_json(const json& j) {
     return g;
 }
 
+json chat_settings_to_json(const std::vector<ChatSettings>& providers) {
+    json out = json::array();
+    for (const auto& c : providers)
+        out.push_back({{"provider", c.provider},
+                       {"model", c.model},
+                       {"base_url", c.base_url},
+                       {"api_key", c.api_key},
+                       {"max_tokens", c.max_tokens},
+                       {"temperature", c.temperature},
+                       {"timeout_ms", c.http.timeout_ms},
+                       {"connect_timeout_ms", c.http.connect_timeout_ms},
+                       {"max_retries", c.http.max_retries},
+                       {"allowed_hosts", c.http.allowed_hosts}});
+    return out;
+}
+
+std::vector<ChatSettings> chat_settings_from_json(const json& providers) {
+    if (!providers.is_array()) bad("the chat providers must be a JSON array");
+    std::vector<ChatSettings> out;
+    for (const auto& p : providers) {
+        if (!p.is_object()) bad("each chat provider must be a JSON object");
+        ChatSettings c;
+        c.provider = string_member(p, "provider", "provider");
+        if (!is_chat_provider(c.provider)) bad("provider.provider: unknown chat provider \"" + c.provider + "\"");
+        c.model = string_member(p, "model", "provider");
+        c.base_url = string_member(p, "base_url", "provider");
+        c.api_key = string_member(p, "api_key", "provider");
+        c.max_tokens = static_cast<int>(integer_member(p, "max_tokens", "provider"));
+        c.temperature = number_member(p, "temperature", "provider");
+        c.http.timeout_ms = integer_member(p, "timeout_ms", "provider");
+        c.http.connect_timeout_ms = integer_member(p, "connect_timeout_ms", "provider");
+        c.http.max_retries = static_cast<int>(integer_member(p, "max_retries", "provider"));
+        for (const auto& h : array_member(p, "allowed_hosts", "provider")) {
+            if (!h.is_string()) bad("provider.allowed_hosts must be an array of strings");
+            c.http.allowed_hosts.push_back(h.get<std::string>());
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 std::string utf8_prefix(const std::string& text, size_t max_chars) {
     size_t chars = 0;
     for (size_t i = 0; i < text.size(); ++i) {

@@ -35,6 +35,12 @@ Generated generated_from_json(const nlohmann::json& generated);
 // Characters of a source's content the result shows.
 constexpr size_t kSnippetChars = 240;
 
+// [{provider, model, base_url, api_key, max_tokens, temperature, timeout_ms, connect_timeout_ms,
+// max_retries, allowed_hosts}] ⇄ chat provider settings: what the HTTP server needs to stream with the
+// providers the database configures (rag_chat_provider_credentials). Reading checks every field's type.
+nlohmann::json chat_settings_to_json(const std::vector<ChatSettings>& providers);
+std::vector<ChatSettings> chat_settings_from_json(const nlohmann::json& providers);
+
 // The first max_chars characters (UTF-8 code points, never a split one) of text.
 std::string utf8_prefix(const std::string& text, size_t max_chars);
 

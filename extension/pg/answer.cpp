@@ -116,6 +116,11 @@ PGRAG_FUNCTION(rag_rewrite_question) {
     return pg_guard([&] { return PointerGetDatum(cstring_to_text(rewritten.c_str())); });
 }
 
+// rag_chat_provider_credentials() -> jsonb: the providers of pg_rag.llm_providers as rag_generate would
+// use them now, each with the API key bound to its URL, for the HTTP server to stream with. It hands out
+// secrets: EXECUTE is revoked from PUBLIC, and an administrator grants it to the server's role only.
+PGRAG_FUNCTION(rag_chat_provider_credentials) { return jsonb_datum(chat_settings_to_json(chat_providers())); }
+
 // rag_answer_settings() -> text that changes whenever a setting that shapes answers does.
 PGRAG_FUNCTION(rag_answer_settings) {
     std::string key = answer_settings_key();

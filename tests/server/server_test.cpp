@@ -480,8 +480,28 @@ TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
     EXPECT_EQ(c.Get("/healthz")->status, 200);
 }
 
-TEST(Chat, ProviderKeyNotAvailableAndFallback) {
+TEST(Chat, ProviderKeyFromTheDatabase) {
+    // The server's role is granted rag_chat_provider_credentials(): it streams with the stored key.
     ServerProcess keyed(kPortBase + 2, {"--database-url", conninfo("srv_keyed")});
+    auto c = keyed.client();
+    auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
+    ASSERT_FALSE(s.events.empty());
+    ASSERT_EQ(s.events.back().event, "done") << s.events.back().data;
+    EXPECT_EQ(s.events.back().data["provider"], "openai");
+    EXPECT_GT(s.events.size(), 3u) << "tokens as they came";
+    httplib::Client fake("127.0.0.1", std::stoi(kPgPort) + 2);
+    EXPECT_EQ(fake.Get("/lastauth/openai-chat")->body, "Authorization: Bearer sk-test-0123456789abcdef\n");
+    auto r = c.Post("/v1/chat/completions",
+                    json{{"model", "pg_rag"}, {"messages", {{{"role", "user"}, {"content", "refunds?"}}}}}.dump(),
+                    "application/json");
+    EXPECT_EQ(r->status, 200) << r->body;
+    // The key never reaches a response or the log.
+    keyed.stop();
+    EXPECT_EQ(keyed.log().find("sk-test-0123456789abcdef"), std::string::npos);
+}
+
+TEST(Chat, ProviderKeyNotAvailableAndFallback) {
+    ServerProcess keyed(kPortBase + 2, {"--database-url", conninfo("srv_unkeyed")});
     auto c = keyed.client();
     auto s = post_stream(c, "/api/chat", {{"question", "How long do refunds take?"}, {"stream", true}});
     ASSERT_EQ(s.events.size(), 2u);

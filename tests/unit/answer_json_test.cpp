@@ -132,3 +132,39 @@ TEST(AnswerJson, CacheKeyChangesWithEveryInput) {
     settings["pg_rag.rrf_k"] = "61";
     EXPECT_NE(base, key("How long?", 5, "hybrid", json()));
 }
+
+TEST(AnswerJson, ChatSettingsRoundTripAndBadShapes) {
+    pgrag::ChatSettings c;
+    c.provider = "openai";
+    c.model = "gpt-x";
+    c.base_url = "http://127.0.0.1:1/v1";
+    c.api_key = "sk-k";
+    c.max_tokens = 77;
+    c.temperature = 0.25;
+    c.http.timeout_ms = 1234;
+    c.http.connect_timeout_ms = 99;
+    c.http.max_retries = 2;
+    c.http.allowed_hosts = {"127.0.0.1:1"};
+    auto back = pgrag::chat_settings_from_json(pgrag::chat_settings_to_json({c}));
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].provider, "openai");
+    EXPECT_EQ(back[0].model, "gpt-x");
+    EXPECT_EQ(back[0].base_url, c.base_url);
+    EXPECT_EQ(back[0].api_key, "sk-k");
+    EXPECT_EQ(back[0].max_tokens, 77);
+    EXPECT_DOUBLE_EQ(back[0].temperature, 0.25);
+    EXPECT_EQ(back[0].http.timeout_ms, 1234);
+    EXPECT_EQ(back[0].http.connect_timeout_ms, 99);
+    EXPECT_EQ(back[0].http.max_retries, 2);
+    EXPECT_EQ(back[0].http.allowed_hosts, c.http.allowed_hosts);
+    using pgrag::ErrorCode;
+    EXPECT_EQ(code_of([] { pgrag::chat_settings_from_json(json::object()); }), ErrorCode::InvalidParameterValue);
+    EXPECT_EQ(code_of([] { pgrag::chat_settings_from_json(json::parse(R"([{"provider":"mistral"}])")); }),
+              ErrorCode::InvalidParameterValue);
+    EXPECT_EQ(
+        code_of([] { pgrag::chat_settings_from_json(json::parse(R"([{"provider":"openai","max_tokens":"5"}])")); }),
+        ErrorCode::InvalidParameterValue);
+    EXPECT_EQ(
+        code_of([] { pgrag::chat_settings_from_json(json::parse(R"([{"provider":"openai","allowed_hosts":[1]}])")); }),
+        ErrorCode::InvalidParameterValue);
+}

@@ -92,6 +92,7 @@ SELECT rag_generate(rag_prepare_answer('Q?')) ->> 'provider' AS provider;
 SELECT rag_rewrite_question('And bananas?', '[{"role": "user", "content": "What about apples?"}]');
 SELECT rag_rewrite_question('And bananas?', NULL);
 SELECT rag_answer_settings() IS NOT NULL AS answer_settings;
+SELECT rag_chat_provider_credentials() -> 0 ->> 'provider' AS first_provider;
 SELECT rag_record_answer('defaults-session', 'Q?', '{"answer": "A.", "provider": "extractive", "model": "m"}');
 SELECT role, content FROM rag_session_messages('defaults-session');
 SELECT rag_delete_session('defaults-session'), rag_prune_sessions('1 day');
