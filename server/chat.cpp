@@ -20,6 +20,17 @@ PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeo
                      {Param::text(*req.session_id)})
                 .value_or("[]"));
     }
+    // A request that overrides the generation (OpenAI's max_tokens, temperature) is answered afresh.
+    chat.cacheable = !req.session_id && history.empty() && !req.max_tokens && !req.temperature;
+    if (chat.cacheable) {
+        auto hit = db.value("SELECT rag_cached_answer($1, $2::integer, $3, $4::jsonb)",
+                            {Param::text(req.question), Param::text(std::to_string(req.k)), Param::text(req.mode),
+                             req.filter ? Param::text(*req.filter) : Param::null()});
+        if (hit) {
+            chat.cached = nlohmann::json::parse(*hit);
+            return chat;
+        }
+    }
     std::string retrieval_question = req.question;
     if (!history.empty())
         retrieval_question = db.value("SELECT rag_rewrite_question($1, $2::jsonb)",
@@ -48,6 +59,15 @@ Generated generate_chat(const PreparedChat& chat, const std::function<bool()>& i
     // One HTTP client per worker thread keeps provider connections alive across requests.
     thread_local http::Client client;
     Generated g;
+    if (chat.cached) {
+        g.answer.text = chat.cached->value("answer", "");
+        g.answer.provider = chat.cached->value("provider", "");
+        g.answer.model = chat.cached->value("model", "");
+        if (interrupted && interrupted())
+            throw Error(ErrorCode::QueryCanceled, "canceling statement due to user request");
+        on_text(g.answer.text);
+        return g;
+    }
     for (size_t i = 0; i < chat.providers.size(); ++i) {
         const ProviderConfig& p = chat.providers[i];
         bool sent = false;
@@ -68,14 +88,15 @@ Generated generate_chat(const PreparedChat& chat, const std::function<bool()>& i
 }
 
 nlohmann::json chat_result(const PreparedChat& chat, const Generated& generated) {
-    nlohmann::json r = answer_result(chat.prompt, generated, chat.standalone_question);
-    r["cached"] = false;
+    nlohmann::json r = chat.cached ? *chat.cached : answer_result(chat.prompt, generated, chat.standalone_question);
+    r["cached"] = chat.cached.has_value();
     r["latency_ms"] = static_cast<long>(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - chat.started).count() + 0.5);
     return r;
 }
 
 nlohmann::json chat_sources(const PreparedChat& chat) {
+    if (chat.cached) return chat.cached->value("sources", nlohmann::json::array());
     Generated none;
     return answer_result(chat.prompt, none, "")["sources"];
 }
@@ -84,6 +105,15 @@ void record_turn(Pool& pool, const std::string& session_id, const std::string& q
     Lease db = pool.acquire();
     db.exec("SELECT rag_record_answer($1, $2, $3::jsonb)",
             {Param::text(session_id), Param::text(question), Param::text(result.dump())});
+}
+
+void remember_answer(Pool& pool, const ChatRequest& req, const PreparedChat& chat, const nlohmann::json& result) {
+    if (req.session_id) return record_turn(pool, *req.session_id, req.question, result);
+    if (!chat.cacheable || chat.cached) return;
+    Lease db = pool.acquire();
+    db.exec("SELECT rag_cache_answer($1, $2::integer, $3, $4::jsonb, $5::jsonb)",
+            {Param::text(req.question), Param::text(std::to_string(req.k)), Param::text(req.mode),
+             req.filter ? Param::text(*req.filter) : Param::null(), Param::text(result.dump())});
 }
 
 }  // namespace pgrag::server

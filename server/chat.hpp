@@ -28,14 +28,19 @@ struct ChatRequest {
 };
 
 struct PreparedChat {
+    // The answer cache's result for a question without history (rag_cached_answer): when set, nothing
+    // was retrieved and "generating" replays it.
+    std::optional<nlohmann::json> cached;
+    bool cacheable = false;  // no session, no history: a new answer goes into the cache
     Prompt prompt;
     std::string standalone_question;  // "" when the question was used as it is
     std::vector<ProviderConfig> providers;
     std::chrono::steady_clock::time_point started;
 };
 
-// Retrieval and the prompt through SQL (rag_search, rag_rewrite_question, rag_prepare_answer); the
-// connection is returned before this returns. Throws DbError / ApiError.
+// The cached answer (rag_cached_answer) for a question without history, else retrieval and the prompt
+// through SQL (rag_search, rag_rewrite_question, rag_prepare_answer); the connection is returned before
+// this returns. Throws DbError / ApiError.
 PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeout_ms);
 
 // Generates with the first provider that works, falling back only while no text has been sent;
@@ -51,5 +56,9 @@ nlohmann::json chat_sources(const PreparedChat& chat);
 
 // Records question and answer in the session, both or neither (rag_record_answer).
 void record_turn(Pool& pool, const std::string& session_id, const std::string& question, const nlohmann::json& result);
+
+// Keeps a finished answer as rag_answer would: in the session when there is one, else in the answer
+// cache (rag_cache_answer) when the question had no history and was not itself a cache hit.
+void remember_answer(Pool& pool, const ChatRequest& req, const PreparedChat& chat, const nlohmann::json& result);
 
 }  // namespace pgrag::server

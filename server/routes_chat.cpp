@@ -47,9 +47,8 @@ void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
                     out.write(sse_event("token", {{"text", piece}}));
                 });
             nlohmann::json result = chat_result(*chat, g);
-            // The turn is recorded only when the answer is complete and its client still there.
-            if (out.connected() && request->session_id)
-                record_turn(app.pool, *request->session_id, request->question, result);
+            // The turn is recorded (or the answer cached) only when complete and its client still there.
+            if (out.connected()) remember_answer(app.pool, *request, *chat, result);
             out.write(sse_event("done", result));
         } catch (...) {
             ApiError e = to_api_error(std::current_exception());

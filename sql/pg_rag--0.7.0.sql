@@ -980,6 +980,39 @@ BEGIN
     VALUES ($1, 'assistant', $3 ->> 'answer', $3 -> 'sources', $3 ->> 'provider', $3 ->> 'model');
 END $$;
 
+-- The answer cache's two steps, shared by rag_answer and the HTTP server's streamed answers: the answer
+-- cached for a question asked without a session (NULL on a miss, or when pg_rag.answer_cache is off)...
+CREATE FUNCTION rag_cached_answer(question text, k integer DEFAULT 5, mode text DEFAULT 'hybrid',
+                                  filter jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT c.answer || jsonb_build_object('cached', true)
+    FROM @extschema@.rag_answer_cache c
+    WHERE @extschema@.rag_setting('pg_rag.answer_cache')::boolean
+      AND c.key = @extschema@.rag_answer_cache_key($1, $2, $3, $4)
+      AND c.kb_version = @extschema@.rag_kb_version()
+$$;
+
+-- ...and keeping a new one (a no-op when pg_rag.answer_cache is off).
+CREATE FUNCTION rag_cache_answer(question text, k integer, mode text, filter jsonb, answer jsonb)
+RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    version text := @extschema@.rag_kb_version();
+BEGIN
+    IF question IS NULL OR answer IS NULL OR NOT @extschema@.rag_setting('pg_rag.answer_cache')::boolean THEN
+        RETURN;
+    END IF;
+    -- Answers of older states are never served: drop them once per change of the knowledge base (the
+    -- newest entry tells, through the created_at index), not with a scan on every answer.
+    IF (SELECT c.kb_version FROM @extschema@.rag_answer_cache c ORDER BY c.created_at DESC LIMIT 1)
+       IS DISTINCT FROM version THEN
+        DELETE FROM @extschema@.rag_answer_cache c WHERE c.kb_version <> version;
+    END IF;
+    INSERT INTO @extschema@.rag_answer_cache (key, kb_version, question, answer)
+    VALUES (@extschema@.rag_answer_cache_key(question, k, mode, filter), version, question,
+            answer - 'cached' - 'latency_ms')
+    ON CONFLICT (key) DO UPDATE SET kb_version = EXCLUDED.kb_version, answer = EXCLUDED.answer, created_at = now();
+END $$;
+
 -- Retrieves with rag_search, packs the best chunks into a prompt, generates with the first provider of
 -- pg_rag.llm_providers that answers, and returns the documented result (README, "Answers"). With a
 -- session, earlier turns join the prompt and the follow-up is made standalone for retrieval; the
@@ -992,10 +1025,6 @@ DECLARE
     started timestamptz := clock_timestamp();
     history jsonb := '[]';
     retrieval_question text := question;
-    use_cache boolean := session_id IS NULL
-                         AND @extschema@.rag_setting('pg_rag.answer_cache')::boolean;
-    version text;
-    cache_key bytea;
     hit jsonb;
     sources jsonb;     -- rag_search's rows
     prompt jsonb;      -- rag_prepare_answer: {system, messages, sources}
@@ -1016,13 +1045,10 @@ BEGIN
         IF jsonb_array_length(history) > 0 THEN
             retrieval_question := @extschema@.rag_rewrite_question(question, history);
         END IF;
-    ELSIF use_cache THEN
-        version := @extschema@.rag_kb_version();
-        cache_key := @extschema@.rag_answer_cache_key(question, k, mode, filter);
-        SELECT c.answer INTO hit FROM @extschema@.rag_answer_cache c WHERE c.key = cache_key AND c.kb_version = version;
+    ELSE
+        hit := @extschema@.rag_cached_answer(question, k, mode, filter);
         IF hit IS NOT NULL THEN
-            RETURN hit || jsonb_build_object('cached', true,
-                                             'latency_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
+            RETURN hit || jsonb_build_object('latency_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
         END IF;
     END IF;
 
@@ -1040,16 +1066,8 @@ BEGIN
     result := @extschema@.rag_answer_result(prompt, generated, nullif(retrieval_question, question));
     IF session_id IS NOT NULL THEN
         PERFORM @extschema@.rag_record_answer(session_id, question, result);
-    ELSIF use_cache THEN
-        -- Answers of older states are never served: drop them once per change of the knowledge base (the
-        -- newest entry tells, through the created_at index), not with a scan on every answer.
-        IF (SELECT c.kb_version FROM @extschema@.rag_answer_cache c ORDER BY c.created_at DESC LIMIT 1)
-           IS DISTINCT FROM version THEN
-            DELETE FROM @extschema@.rag_answer_cache c WHERE c.kb_version <> version;
-        END IF;
-        INSERT INTO @extschema@.rag_answer_cache (key, kb_version, question, answer)
-        VALUES (cache_key, version, question, result)
-        ON CONFLICT (key) DO UPDATE SET kb_version = EXCLUDED.kb_version, answer = EXCLUDED.answer, created_at = now();
+    ELSE
+        PERFORM @extschema@.rag_cache_answer(question, k, mode, filter, result);
     END IF;
     RETURN result || jsonb_build_object('latency_ms', round(extract(epoch FROM clock_timestamp() - started) * 1000));
 END $$;

@@ -59,6 +59,10 @@ ALTER ROLE srv_unreachable SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_unreachable SET pg_rag.ollama_chat_url = 'http://127.0.0.1:$((PG_PORT + 9))';
 ALTER ROLE srv_unreachable SET pg_rag.max_retries = 0;
 CREATE ROLE srv_noaccess LOGIN;
+-- Tests ask the same questions under different set-ups: answers are cached only for srv_cache's tests.
+ALTER DATABASE pg_rag_server SET pg_rag.answer_cache = off;
+CREATE ROLE srv_cache LOGIN SUPERUSER;
+ALTER ROLE srv_cache SET pg_rag.answer_cache = on;
 SQL
 
 PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \

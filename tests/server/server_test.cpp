@@ -455,6 +455,31 @@ TEST(Chat, ExtractiveStreamsSourcesTokensDone) {
     EXPECT_EQ(m[1]["content"], done["answer"]);
 }
 
+// Streamed answers share rag_answer's cache: a question without a session is answered once, then
+// replayed (one token, "cached": true) until the knowledge base changes.
+TEST(Chat, StreamedAnswersUseTheAnswerCache) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_cache")});
+    auto c = srv.client();
+    json ask = {{"question", "Which goods can never be refunded, streamed?"}, {"stream", true}, {"k", 4}};
+    auto first = post_stream(c, "/api/chat", ask);
+    ASSERT_EQ(first.events.back().event, "done");
+    EXPECT_EQ(first.events.back().data["cached"], false);
+    EXPECT_EQ(psql_count("SELECT count(*) FROM rag_answer_cache WHERE question = 'Which goods can never be refunded, "
+                         "streamed?'"),
+              1);
+    auto second = post_stream(c, "/api/chat", ask);
+    ASSERT_EQ(second.events.size(), 3u) << "sources, the whole answer, done";
+    EXPECT_EQ(second.events[0].data["sources"], first.events[0].data["sources"]);
+    EXPECT_EQ(second.events[1].data["text"], first.events.back().data["answer"]);
+    EXPECT_EQ(second.events[2].data["cached"], true);
+    // rag_answer through SQL (the non-streamed route) reads the same entry...
+    auto plain = c.Post("/api/chat", json{{"question", ask["question"]}, {"k", 4}}.dump(), "application/json");
+    EXPECT_EQ(body_json(plain)["cached"], true);
+    // ...and other search options are another question.
+    ask["k"] = 3;
+    EXPECT_EQ(post_stream(c, "/api/chat", ask).events.back().data["cached"], false);
+}
+
 // A provider that streams slowly (fake Ollama, 150 ms between tokens): the first token arrives long
 // before the end; a client that leaves mid-stream leaves no session turn.
 TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {

@@ -98,6 +98,8 @@ SELECT role, content FROM rag_session_messages('defaults-session');
 SELECT rag_delete_session('defaults-session'), rag_prune_sessions('1 day');
 SELECT rag_answer_result(rag_prepare_answer('Q?'), '{"answer": "A.", "provider": "p", "model": "m"}') - 'sources';
 SELECT length(rag_answer_cache_key('Q?')) AS key_bytes;
+SELECT rag_cache_answer('Cached Q?', 5, 'hybrid', NULL, '{"answer": "A.", "provider": "p", "model": "m", "latency_ms": 3}');
+SELECT rag_cached_answer('cached q') AS cached;
 
 -- Settings from their C definitions: every pg_rag setting, numbers in base units without a unit.
 SELECT rag_setting('pg_rag.rrf_k'), rag_setting('pg_rag.request_timeout'), rag_setting('pg_rag.search_cache_mb'),
