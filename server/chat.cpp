@@ -3,39 +3,21 @@
 
 #include "core/error.hpp"
 #include "core/http_client.hpp"
+#include "metrics.hpp"
 
 namespace pgrag::server {
 
-PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeout_ms) {
-    PreparedChat chat;
-    chat.started = std::chrono::steady_clock::now();
-    Lease db = pool.acquire();
-    nlohmann::json history = messages_to_json(req.history);
-    if (req.session_id) {
-        // The session's last 20 turns, oldest first, as rag_answer reads them.
-        history = nlohmann::json::parse(
-            db.value("SELECT coalesce(jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content)"
-                     " ORDER BY m.id), '[]') FROM (SELECT * FROM rag_messages x WHERE x.session_id = $1"
-                     " ORDER BY x.id DESC LIMIT 20) m",
-                     {Param::text(*req.session_id)})
-                .value_or("[]"));
-    }
-    // A request that overrides the generation (OpenAI's max_tokens, temperature) is answered afresh.
-    chat.cacheable = !req.session_id && history.empty() && !req.max_tokens && !req.temperature;
-    if (chat.cacheable) {
-        auto hit = db.value("SELECT rag_cached_answer($1, $2::integer, $3, $4::jsonb)",
-                            {Param::text(req.question), Param::text(std::to_string(req.k)), Param::text(req.mode),
-                             req.filter ? Param::text(*req.filter) : Param::null()});
-        if (hit) {
-            chat.cached = nlohmann::json::parse(*hit);
-            return chat;
-        }
-    }
-    std::string retrieval_question = req.question;
-    if (!history.empty())
-        retrieval_question = db.value("SELECT rag_rewrite_question($1, $2::jsonb)",
-                                      {Param::text(req.question), Param::text(history.dump())})
-                                 .value_or(req.question);
+namespace {
+
+// One HTTP client per worker thread keeps provider connections alive across requests.
+http::Client& worker_client() {
+    thread_local http::Client client;
+    return client;
+}
+
+// rag_search's rows for the retrieval question, packed into the prompt by rag_prepare_answer.
+Prompt retrieve_and_prepare(Lease& db, const ChatRequest& req, const nlohmann::json& history,
+                            const std::string& retrieval_question) {
     std::string prompt =
         db.value(
               "SELECT rag_prepare_answer($1, $2::jsonb, (SELECT coalesce(jsonb_agg(to_jsonb(s) - 'ordinality'"
@@ -44,20 +26,64 @@ PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeo
                Param::text(std::to_string(req.k)), Param::text(req.mode),
                req.filter ? Param::text(*req.filter) : Param::null()})
             .value_or("{}");
-    chat.prompt = prompt_from_json(nlohmann::json::parse(prompt));
-    chat.standalone_question = retrieval_question == req.question ? "" : retrieval_question;
-    chat.providers = chat_provider_config(db, request_timeout_ms);
-    for (auto& p : chat.providers) {
-        if (req.max_tokens) p.settings.max_tokens = *req.max_tokens;
-        if (req.temperature) p.settings.temperature = *req.temperature;
+    return prompt_from_json(nlohmann::json::parse(prompt));
+}
+
+}  // namespace
+
+PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeout_ms) {
+    PreparedChat chat;
+    chat.started = std::chrono::steady_clock::now();
+    nlohmann::json history = messages_to_json(req.history);
+    {
+        Lease db = pool.acquire();
+        if (req.session_id) {
+            // The session's last 20 turns, oldest first, as rag_answer reads them.
+            history = nlohmann::json::parse(
+                db.value("SELECT coalesce(jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content)"
+                         " ORDER BY m.id), '[]') FROM (SELECT * FROM rag_messages x WHERE x.session_id = $1"
+                         " ORDER BY x.id DESC LIMIT 20) m",
+                         {Param::text(*req.session_id)})
+                    .value_or("[]"));
+        }
+        // A request that overrides the generation (OpenAI's max_tokens, temperature) is answered afresh.
+        chat.cacheable = !req.session_id && history.empty() && !req.max_tokens && !req.temperature;
+        if (chat.cacheable) {
+            auto hit = db.value("SELECT rag_cached_answer($1, $2::integer, $3, $4::jsonb)",
+                                {Param::text(req.question), Param::text(std::to_string(req.k)), Param::text(req.mode),
+                                 req.filter ? Param::text(*req.filter) : Param::null()});
+            if (hit) {
+                chat.cached = nlohmann::json::parse(*hit);
+                return chat;
+            }
+        }
+        chat.providers = chat_provider_config(db, request_timeout_ms);
+        for (auto& p : chat.providers) {
+            if (req.max_tokens) p.settings.max_tokens = *req.max_tokens;
+            if (req.temperature) p.settings.temperature = *req.temperature;
+        }
+        if (history.empty()) {
+            chat.prompt = retrieve_and_prepare(db, req, history, req.question);
+            return chat;  // the lease ends here: no connection is held while a model generates
+        }
     }
-    return chat;  // the lease ends here: no connection is held while a model generates
+    // A follow-up is made standalone for retrieval, by a model when one is configured: without a
+    // connection, as every generation.
+    std::vector<ChatSettings> settings;
+    for (const auto& p : chat.providers) settings.push_back(p.settings);
+    auto deadline = chat.started + std::chrono::milliseconds(request_timeout_ms);
+    std::string retrieval_question =
+        standalone_question(settings, req.question, messages_from_json(history), worker_client(),
+                            [deadline] { return std::chrono::steady_clock::now() > deadline; });
+    chat.standalone_question = retrieval_question == req.question ? "" : retrieval_question;
+    Lease db = pool.acquire();
+    chat.prompt = retrieve_and_prepare(db, req, history, retrieval_question);
+    return chat;
 }
 
 Generated generate_chat(const PreparedChat& chat, const std::function<bool()>& interrupted,
                         const std::function<void(const std::string&)>& on_text) {
-    // One HTTP client per worker thread keeps provider connections alive across requests.
-    thread_local http::Client client;
+    http::Client& client = worker_client();
     Generated g;
     if (chat.cached) {
         g.answer.text = chat.cached->value("answer", "");
@@ -79,6 +105,7 @@ Generated generate_chat(const PreparedChat& chat, const std::function<bool()>& i
             });
             return g;
         } catch (const Error& e) {
+            if (e.code() != ErrorCode::QueryCanceled) count_provider_error(p.settings.provider);
             // Text already sent cannot be taken back; cancellation is never a reason to fall back.
             if (e.code() == ErrorCode::QueryCanceled || sent || i + 1 == chat.providers.size()) throw;
             g.fallbacks.push_back(p.settings.provider + ": " + e.what());

@@ -53,6 +53,18 @@ void Metrics::render_histogram(std::string& out, const std::string& name, const 
     out += name + "_count" + braces + " " + std::to_string(h.count) + "\n";
 }
 
+namespace {
+
+std::mutex provider_errors_mu;
+std::map<std::string, uint64_t> provider_errors;  // provider -> failed attempts
+
+}  // namespace
+
+void count_provider_error(const std::string& provider) {
+    std::lock_guard<std::mutex> lock(provider_errors_mu);
+    ++provider_errors[provider];
+}
+
 std::string Metrics::render(const Pool& pool) const {
     std::string out;
     std::lock_guard<std::mutex> lock(mu_);
@@ -68,6 +80,13 @@ std::string Metrics::render(const Pool& pool) const {
     out += "# HELP pgrag_time_to_first_token_seconds Time from a streamed chat request to its first token.\n";
     out += "# TYPE pgrag_time_to_first_token_seconds histogram\n";
     render_histogram(out, "pgrag_time_to_first_token_seconds", "", first_token_);
+    out += "# HELP pgrag_provider_errors_total Failed chat provider attempts (fallbacks included), by provider.\n";
+    out += "# TYPE pgrag_provider_errors_total counter\n";
+    {
+        std::lock_guard<std::mutex> errors_lock(provider_errors_mu);
+        for (const auto& [provider, n] : provider_errors)
+            out += "pgrag_provider_errors_total{provider=\"" + provider + "\"} " + std::to_string(n) + "\n";
+    }
     out += "# HELP pgrag_pool_connections Database connections of the pool.\n# TYPE pgrag_pool_connections gauge\n";
     out += "pgrag_pool_connections " + std::to_string(pool.size()) + "\n";
     out += "# HELP pgrag_pool_in_use Database connections lent to requests now.\n# TYPE pgrag_pool_in_use gauge\n";

@@ -1,4 +1,5 @@
-// Prometheus metrics: requests by route, method and status, a latency histogram per route, and the pool.
+// Prometheus metrics: requests by route, method and status, a latency histogram per route, time to the
+// first token, provider errors, and the pool.
 #pragma once
 
 #include <map>
@@ -10,6 +11,10 @@
 namespace pgrag::server {
 
 class Pool;
+
+// Counts a failed attempt of a chat provider (also one that another provider then replaced), for
+// pgrag_provider_errors_total: process-wide, since generation runs outside any request's state.
+void count_provider_error(const std::string& provider);
 
 class Metrics {
   public:

@@ -1,4 +1,5 @@
-// POST /api/chat: rag_answer() as JSON, or a server-sent event stream (sources, token..., done|error).
+// POST /api/chat: rag_answer()'s JSON, or a server-sent event stream (sources, token..., done|error); both
+// prepare through SQL, generate without a connection, then record the turn or cache the answer.
 #include <memory>
 
 #include "app.hpp"
@@ -68,15 +69,15 @@ void add_chat_routes(Router& r, App& app) {
         nlohmann::json body = parse_json_object(req.body);
         ChatRequest chat = read_chat_request(body);
         if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, chat, res);
-        Lease db = app.pool.acquire();
-        auto answer =
-            db.value("SELECT rag_answer($1, $2, $3::integer, $4, $5::jsonb)",
-                     {Param::text(chat.question), chat.session_id ? Param::text(*chat.session_id) : Param::null(),
-                      Param::text(std::to_string(chat.k)), Param::text(chat.mode),
-                      chat.filter ? Param::text(*chat.filter) : Param::null()});
-        db.release();
-        res.status = 200;
-        res.set_content(answer.value_or("null"), "application/json");
+        // The same steps without streaming: no connection is held while a model generates.
+        PreparedChat prepared = prepare_chat(app.pool, chat, app.options.request_timeout_s * 1000L);
+        auto deadline = prepared.started + std::chrono::seconds(app.options.request_timeout_s);
+        Generated g = generate_chat(
+            prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; },
+            [](const std::string&) {});
+        nlohmann::json result = chat_result(prepared, g);
+        remember_answer(app.pool, chat, prepared, result);
+        send_json(res, 200, result);
     });
 }
 

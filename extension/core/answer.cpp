@@ -183,4 +183,29 @@ Prompt rewrite_prompt(const std::string& question, const std::vector<ChatMessage
     return p;
 }
 
+std::string standalone_question(const std::vector<ChatSettings>& providers, const std::string& question,
+                                const std::vector<ChatMessage>& history, http::Client& client,
+                                const http::InterruptCheck& interrupted) {
+    if (history.empty()) return question;
+    std::string previous;
+    for (auto it = history.rbegin(); it != history.rend(); ++it)
+        if (it->role == "user") {
+            previous = it->content;
+            break;
+        }
+    std::vector<ChatSettings> llms;
+    for (const auto& c : providers)
+        if (c.provider != "extractive") llms.push_back(c);
+    if (!llms.empty() && providers.front().provider != "extractive") {
+        try {
+            std::string rewritten =
+                generate_with_fallback(llms, rewrite_prompt(question, history), client, interrupted, nullptr).text;
+            if (!rewritten.empty()) return rewritten;
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::QueryCanceled) throw;  // no LLM could rewrite: combine terms instead
+        }
+    }
+    return previous.empty() ? question : standalone_question_extractive(question, previous);
+}
+
 }  // namespace pgrag

@@ -89,4 +89,11 @@ Answer generate_stream(const ChatSettings& s, const Prompt& prompt, http::Client
 // The prompt asking a chat model to make a follow-up question standalone.
 Prompt rewrite_prompt(const std::string& question, const std::vector<ChatMessage>& history);
 
+// The question to retrieve with: without history the question itself; else asked of the LLM providers
+// (when the first provider is not extractive), or — extractive, or every LLM failing — the question
+// plus the previous question's content words. Only cancellation is thrown.
+std::string standalone_question(const std::vector<ChatSettings>& providers, const std::string& question,
+                                const std::vector<ChatMessage>& history, http::Client& client,
+                                const http::InterruptCheck& interrupted);
+
 }  // namespace pgrag

@@ -90,29 +90,8 @@ PGRAG_FUNCTION(rag_rewrite_question) {
     require_arg(fcinfo, 0, "rag_rewrite_question: the question is NULL");
     std::string question = text_arg(fcinfo, 0);
     auto history = named("rag_rewrite_question", [&] { return messages_from_json(optional_jsonb_arg(fcinfo, 1)); });
-    std::string previous;
-    for (auto it = history.rbegin(); it != history.rend(); ++it)
-        if (it->role == "user") {
-            previous = it->content;
-            break;
-        }
-    std::string rewritten;
-    if (!history.empty()) {
-        std::vector<ChatSettings> llms;
-        for (const auto& c : chat_providers())
-            if (c.provider != "extractive") llms.push_back(c);
-        if (!llms.empty() && chat_providers().front().provider != "extractive") {
-            try {
-                rewritten = generate_with_fallback(llms, rewrite_prompt(question, history), answer_client(),
-                                                   interrupt_pending, nullptr)
-                                .text;
-            } catch (const Error& e) {
-                if (e.code() == ErrorCode::QueryCanceled) throw;
-                rewritten.clear();  // no LLM could rewrite: fall back to combining terms
-            }
-        }
-    }
-    if (rewritten.empty()) rewritten = previous.empty() ? question : standalone_question_extractive(question, previous);
+    std::string rewritten =
+        standalone_question(chat_providers(), question, history, answer_client(), interrupt_pending);
     return pg_guard([&] { return PointerGetDatum(cstring_to_text(rewritten.c_str())); });
 }
 
