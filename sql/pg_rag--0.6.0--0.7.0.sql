@@ -18,13 +18,18 @@ COMMENT ON FUNCTION rag_chat_provider_credentials() IS
 -- cached for a question asked without a session (NULL on a miss, or when pg_rag.answer_cache is off)...
 CREATE FUNCTION rag_cached_answer(question text, k integer DEFAULT 5, mode text DEFAULT 'hybrid',
                                   filter jsonb DEFAULT NULL)
-RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT c.answer || jsonb_build_object('cached', true)
-    FROM @extschema@.rag_answer_cache c
-    WHERE @extschema@.rag_setting('pg_rag.answer_cache')::boolean
-      AND c.key = @extschema@.rag_answer_cache_key($1, $2, $3, $4)
-      AND c.kb_version = @extschema@.rag_kb_version()
-$$;
+RETURNS jsonb LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    -- Off: the table is not even read (a role may use rag_answer without any right on the cache).
+    IF NOT @extschema@.rag_setting('pg_rag.answer_cache')::boolean THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT c.answer || jsonb_build_object('cached', true)
+            FROM @extschema@.rag_answer_cache c
+            WHERE c.key = @extschema@.rag_answer_cache_key(rag_cached_answer.question, rag_cached_answer.k,
+                                                           rag_cached_answer.mode, rag_cached_answer.filter)
+              AND c.kb_version = @extschema@.rag_kb_version());
+END $$;
 
 -- ...and keeping a new one (a no-op when pg_rag.answer_cache is off).
 CREATE FUNCTION rag_cache_answer(question text, k integer, mode text, filter jsonb, answer jsonb)
