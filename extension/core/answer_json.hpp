@@ -39,7 +39,7 @@ constexpr size_t kSnippetChars = 240;
 std::string utf8_prefix(const std::string& text, size_t max_chars);
 
 // rag_answer's result without latency_ms: {answer, sources: [{n, document_id, chunk_id, title, source,
-// score, snippet}], provider, model, usage, cached: false, fallbacks?, standalone_question?}
+// heading, score, snippet}], provider, model, usage, cached: false, fallbacks?, standalone_question?}
 // (standalone_question only when not empty).
 nlohmann::json answer_result(const Prompt& prompt, const Generated& generated, const std::string& standalone_question);
 
