@@ -40,6 +40,14 @@ const std::string kPgPort = env("PGRAG_TEST_PG_PORT", "55550");
 const std::string kPgData = env("PGRAG_TEST_PG_DATADIR", "");
 const std::string kRoot = env("PGRAG_TEST_ROOT", ".");
 const int kPortBase = std::stoi(env("PGRAG_TEST_SERVER_PORT", "55553"));
+const int kFakePort = std::stoi(env("PGRAG_TEST_FAKE_PORT", "55552"));
+
+// How many streamed answers of the fake provider's /tag/TAG its client left before the end.
+int fake_cut_count(const std::string& tag) {
+    httplib::Client fake("127.0.0.1", kFakePort);
+    auto r = fake.Get("/count/cut-" + tag);
+    return r && r->status == 200 ? std::atoi(r->body.c_str()) : -1;
+}
 
 std::string conninfo(const std::string& user) {
     return "host=127.0.0.1 port=" + kPgPort + " dbname=pg_rag_server user=" + user;
@@ -506,11 +514,14 @@ TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
     EXPECT_LT(s.events[1].at_ms + 300, s.events.back().at_ms) << "the first token came only with the end";
     EXPECT_EQ(c.Get("/api/sessions/slow-1/messages")->status, 200);
 
+    int cut_before = fake_cut_count("stream");
     auto gone = post_stream(c, "/api/chat",
                             {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "gone-1"}}, 2);
     ASSERT_EQ(gone.events.size(), 2u);
     EXPECT_EQ(gone.events[1].event, "token");
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // longer than the whole answer takes
+    // The server cancelled its provider request: the fake saw its client leave before the last token.
+    EXPECT_EQ(fake_cut_count("stream"), cut_before + 1) << "the provider kept generating for a client that left";
     EXPECT_EQ(c.Get("/api/sessions/gone-1/messages")->status, 404) << "a half-streamed answer was recorded";
     EXPECT_EQ(psql_count("SELECT count(*) FROM rag_messages WHERE session_id = 'gone-1'"), 0);
     EXPECT_EQ(c.Get("/healthz")->status, 200);
