@@ -53,10 +53,12 @@ ALTER ROLE web_down SET pg_rag.ollama_chat_url = '$fake/fault/500always';
 ALTER ROLE web_down SET pg_rag.max_retries = 0;
 SQL
 
-mkdir -p "$BUILD/web-screenshots"
+SHOTS="$BUILD/web-screenshots"
+[[ "$SHOTS" = /* ]] || SHOTS="$PWD/$SHOTS"
+mkdir -p "$SHOTS"
 PGRAG_WEB_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_WEB_PG_PORT="$PG_PORT" PGRAG_WEB_FAKE_PORT="$FAKE_PORT" \
   PGRAG_WEB_ROOT_DIR="$PWD/server/web" PGRAG_WEB_DATA="$PWD/tests/data" PGRAG_WEB_WORK="$WORK" \
-  PGRAG_WEB_SCREENSHOTS="$PWD/$BUILD/web-screenshots" \
+  PGRAG_WEB_SCREENSHOTS="$SHOTS" \
   timeout -k 10 600 node tests/web/chat-page.test.mjs >"$WORK/web.log" 2>&1
 # Output goes to a file, not a pipe: a browser left running must not hold the step open.
 cat "$WORK/web.log"

@@ -9,9 +9,14 @@ import { SessionList } from './sessions.js';
 import { setUpSettings } from './settings.js';
 import { setUpSignOut } from './signin.js';
 
+// Ids made here and not yet answered in: the server has no messages for them to ask for.
+const unanswered = new Set();
+
 function newSessionId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return `chat-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  const id = `chat-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  unanswered.add(id);
+  return id;
 }
 
 function sessionFromAddress() {
@@ -24,7 +29,12 @@ function showSession(id) {
   else openFromAddress();
 }
 
-const conversation = new Conversation({ onAnswered: () => sessions.refresh() });
+const conversation = new Conversation({
+  onAnswered: () => {
+    unanswered.delete(conversation.sessionId);
+    sessions.refresh();
+  },
+});
 const sessions = new SessionList({
   current: () => conversation.sessionId,
   onOpen: (id) => {
@@ -43,7 +53,7 @@ function openFromAddress() {
     id = newSessionId();
     history.replaceState(null, '', `#session=${encodeURIComponent(id)}`);
   }
-  if (id !== conversation.sessionId) conversation.open(id);
+  if (id !== conversation.sessionId) conversation.open(id, { fresh: unanswered.has(id) });
   sessions.markCurrent();
 }
 

@@ -18,8 +18,8 @@ export class Conversation {
     $('messages').addEventListener('click', (event) => this.onClick(event));
   }
 
-  // Shows the session's messages from the server (none yet for a new one).
-  async open(sessionId) {
+  // Shows the session's messages from the server (fresh: a new id, with none to ask for).
+  async open(sessionId, { fresh = false } = {}) {
     this.stop();
     const opening = ++this.opening;
     this.sessionId = sessionId;
@@ -27,6 +27,7 @@ export class Conversation {
     $('messages').replaceChildren();
     clearSources();
     this.updateWelcome();
+    if (fresh) return;
     try {
       const data = await requestJson('GET', `/api/sessions/${encodeURIComponent(sessionId)}/messages`);
       if (opening !== this.opening) return;
