@@ -12,6 +12,7 @@ const QUOTE = /^ {0,3}>/;
 const LIST_ITEM = /^( *)([-*+]|\d{1,9}[.)])(?: +(.*)|$)/;
 const TABLE_SEPARATOR = /^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
 
+const MAX_DEPTH = 12; // nesting beyond this (quotes in quotes, emphasis in emphasis...) stays text
 const isBlank = (line) => line.trim() === '';
 const indentOf = (line) => line.length - line.trimStart().length;
 
@@ -32,7 +33,11 @@ export function renderMarkdown(text, options = {}) {
   return fragment;
 }
 
-function blocks(lines, out, options) {
+function blocks(lines, out, options, depth = 0) {
+  if (depth > MAX_DEPTH) {
+    out.append(h('p', {}, lines.join('\n')));
+    return;
+  }
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
@@ -57,10 +62,10 @@ function blocks(lines, out, options) {
       const inner = [];
       while (i < lines.length && QUOTE.test(lines[i])) inner.push(lines[i++].replace(/^ {0,3}> ?/, ''));
       const quote = h('blockquote');
-      blocks(inner, quote, options);
+      blocks(inner, quote, options, depth + 1);
       out.append(quote);
     } else if (LIST_ITEM.test(line)) {
-      i = list(lines, i, out, options);
+      i = list(lines, i, out, options, depth);
     } else if (isTableStart(line, lines[i + 1])) {
       i = table(lines, i, out, options);
     } else {
@@ -75,7 +80,7 @@ function blocks(lines, out, options) {
   }
 }
 
-function list(lines, start, out, options) {
+function list(lines, start, out, options, depth) {
   const first = LIST_ITEM.exec(lines[start]);
   const ordered = /\d/.test(first[2]);
   const base = first[1].length;
@@ -102,7 +107,7 @@ function list(lines, start, out, options) {
       else item.push(line.trim()); // a lazy continuation line
     }
     const li = h('li');
-    blocks(item, li, options);
+    blocks(item, li, options, depth + 1);
     // A tight item's first paragraph is its text.
     if (li.firstChild && li.firstChild.nodeName === 'P') li.firstChild.replaceWith(...li.firstChild.childNodes);
     el.append(li);
@@ -209,7 +214,11 @@ const CITATION = /^\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/;
 const AUTOLINK = /^<((?:https?:\/\/|mailto:)[^\s<>]+)>/;
 const BARE_URL = /^https?:\/\/[^\s<>"]*[^\s<>".,:;!?'")\]]/;
 
-function inline(parent, text, options) {
+function inline(parent, text, options, depth = 0) {
+  if (depth > MAX_DEPTH) {
+    parent.append(document.createTextNode(text));
+    return;
+  }
   let buffer = '';
   const flush = () => {
     if (buffer) parent.append(document.createTextNode(buffer));
@@ -252,7 +261,7 @@ function inline(parent, text, options) {
       const href = safeUrl(m.url);
       if (href) {
         const label = h('span');
-        inline(label, m.label || m.url, options);
+        inline(label, m.label || m.url, options, depth + 1);
         emit(link(href, [...label.childNodes]));
       } else {
         buffer += m.label;
@@ -266,7 +275,7 @@ function inline(parent, text, options) {
       i += m[0].length;
     } else if ((c === '*' || c === '_' || c === '~') && (m = emphasis(text, i))) {
       const el = h(m.tag);
-      inline(el, text.slice(m.start, m.end), options);
+      inline(el, text.slice(m.start, m.end), options, depth + 1);
       emit(el);
       i = m.end + m.delim.length;
     } else {

@@ -452,6 +452,16 @@ await step('the Markdown renderer builds safe DOM for every construct', async ()
   check(JSON.stringify(out.links) === JSON.stringify(['https://example.org/x', 'https://example.org/i.png', 'https://a.example/', 'http://plain.example/path']),
     `links: ${JSON.stringify(out.links)}`);
   check(out.code === 'let x = "<script>";', out.code);
+  const edge = await page.evaluate(async () => {
+    const { renderMarkdown } = await import('/markdown.js');
+    const box = document.createElement('div');
+    box.append(renderMarkdown('onerror=__a=1> and <b>__c stay, but __this__ and _that_ do not'));
+    const deep = document.createElement('div');
+    deep.append(renderMarkdown(`${'> '.repeat(3000)}deep\n\n${'**a '.repeat(3000)}`));
+    return { tags: [...box.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()).join(' '), deep: deep.textContent.includes('deep') };
+  });
+  check(edge.tags === 'p strong em', `underscores inside words: ${edge.tags}`);
+  check(edge.deep, 'deep nesting renders');
   check(out.text.includes('snake_case_name') && out.text.includes('<i>2</i>') && out.text.includes('bad'), out.text);
 });
 
