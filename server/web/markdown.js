@@ -162,20 +162,21 @@ function link(href, children) {
 function parseLink(text, i) {
   let depth = 0;
   let j = i;
-  for (; j < text.length; j++) {
+  const limit = Math.min(text.length, i + 2000); // no label or address is longer
+  for (; j < limit; j++) {
     if (text[j] === '\\') j++;
     else if (text[j] === '[') depth++;
     else if (text[j] === ']' && --depth === 0) break;
   }
-  if (j >= text.length || text[j + 1] !== '(') return null;
+  if (j >= limit || text[j + 1] !== '(') return null;
   let k = j + 2;
   let parens = 1;
-  for (; k < text.length; k++) {
+  for (; k < limit + 2000 && k < text.length; k++) {
     if (text[k] === '(') parens++;
     else if (text[k] === ')' && --parens === 0) break;
     else if (text[k] === '\n') return null;
   }
-  if (k >= text.length) return null;
+  if (k >= text.length || text[k] !== ')') return null;
   const target = text.slice(j + 2, k).trim().replace(/\s+"[^"]*"$/, '').replace(/^<(.*)>$/, '$1');
   return { label: text.slice(i + 1, j), url: target, end: k + 1 };
 }
@@ -219,6 +220,15 @@ function inline(parent, text, options, depth = 0) {
     parent.append(document.createTextNode(text));
     return;
   }
+  // Delimiters found without a closer from some position on have none from any later one either:
+  // remembering that keeps a line of unmatched ** or ` linear instead of quadratic.
+  const unclosed = new Map();
+  const closes = (key, from, find) => {
+    if (unclosed.has(key) && from >= unclosed.get(key)) return -1;
+    const at = find();
+    if (at < 0) unclosed.set(key, Math.min(from, unclosed.get(key) ?? Infinity));
+    return at;
+  };
   let buffer = '';
   const flush = () => {
     if (buffer) parent.append(document.createTextNode(buffer));
@@ -241,7 +251,7 @@ function inline(parent, text, options, depth = 0) {
       i++;
     } else if (c === '`') {
       const run = /^`+/.exec(rest)[0];
-      const end = text.indexOf(run, i + run.length);
+      const end = closes(run, i + run.length, () => text.indexOf(run, i + run.length));
       if (end < 0) {
         buffer += run;
         i += run.length;
@@ -273,7 +283,7 @@ function inline(parent, text, options, depth = 0) {
     } else if (c === 'h' && (i === 0 || /[\s(]/.test(text[i - 1])) && (m = BARE_URL.exec(rest)) && safeUrl(m[0])) {
       emit(link(safeUrl(m[0]), m[0]));
       i += m[0].length;
-    } else if ((c === '*' || c === '_' || c === '~') && (m = emphasis(text, i))) {
+    } else if ((c === '*' || c === '_' || c === '~') && (m = emphasis(text, i, closes))) {
       const el = h(m.tag);
       inline(el, text.slice(m.start, m.end), options, depth + 1);
       emit(el);
@@ -287,14 +297,14 @@ function inline(parent, text, options, depth = 0) {
 }
 
 // **strong**, __strong__, *em*, _em_, ~~del~~ opening at text[i]: {tag, delim, start, end} or null.
-function emphasis(text, i) {
+function emphasis(text, i, closes) {
   const pair = text.slice(i, i + 2);
   const double = pair === '**' || pair === '__' || pair === '~~';
   if (!double && text[i] === '~') return null;
   const delim = double ? pair : text[i];
   if (!canOpen(text, i, delim)) return null;
   const start = i + delim.length;
-  const end = closing(text, delim, start);
+  const end = closes(delim, start, () => closing(text, delim, start));
   if (end < 0) return null;
   return { tag: delim === '~~' ? 'del' : double ? 'strong' : 'em', delim, start, end };
 }
