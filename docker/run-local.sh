@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs pg_rag locally: a cluster in ./.pgdata on port 55432 with database pg_rag and the extension created,
-# and the HTTP server (pg_rag_server) on 127.0.0.1:8080 (PGRAG_SERVER_PORT overrides the port).
+# and the HTTP server (pg_rag_server, with its chat page at /) on 127.0.0.1:8080 (PGRAG_SERVER_PORT
+# overrides the port).
 #   run-local.sh start | stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ fi
 
 SERVER_PID="$DATADIR/pg_rag_server.pid"
 SERVER_BIN="$(command -v pg_rag_server || echo build/pg_rag_server)"
+# A server that is not installed serves the chat page from the source tree.
+[ "$SERVER_BIN" = build/pg_rag_server ] && export PGRAG_WEB_ROOT="${PGRAG_WEB_ROOT:-$PWD/server/web}"
 
 # The server runs in the background as the calling user and connects over TCP as postgres.
 start_server() {
@@ -58,6 +61,7 @@ case "${1:-start}" in
     start_server
     echo "pg_rag is running (data: $DATADIR). Connect with:"
     echo "  psql -h 127.0.0.1 -p $PORT -U postgres pg_rag"
+    echo "The chat page: open http://127.0.0.1:$SERVER_PORT/ in a browser, upload documents, ask."
     echo "The HTTP server: http://127.0.0.1:$SERVER_PORT (log: $DATADIR/pg_rag_server.log). Try:"
     echo "  curl -s http://127.0.0.1:$SERVER_PORT/api/chat -H 'Content-Type: application/json' -d '{\"question\": \"How do refunds work?\"}'"
     echo "Stop both with: make stop"

@@ -73,7 +73,8 @@ App::App(Options o)
            std::chrono::milliseconds(static_cast<long>(options.pool_wait_s * 1000)),
            // Every query ends within the request timeout; the server names itself in pg_stat_activity.
            "SELECT set_config('statement_timeout', '" + std::to_string(options.request_timeout_s * 1000) +
-               "', false), set_config('application_name', 'pg_rag_server', false)") {}
+               "', false), set_config('application_name', 'pg_rag_server', false)"),
+      web(options.web_root) {}
 
 double ms_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
@@ -142,6 +143,7 @@ void configure(httplib::Server& http, App& app) {
         t_route = "unmatched";
         std::string id = req.get_header_value("X-Request-Id");
         res.set_header("X-Request-Id", acceptable_request_id(id) ? id : new_request_id());
+        res.set_header("X-Content-Type-Options", "nosniff");  // JSON and files alike are never sniffed
         apply_cors(app, req, res);
         if (req.method == "OPTIONS") {  // CORS preflight
             t_route = "preflight";
@@ -198,6 +200,7 @@ void configure(httplib::Server& http, App& app) {
     add_document_routes(r, app);
     add_search_routes(r, app);
     add_openai_routes(r, app);
+    add_web_routes(r, app);
     r.finish();
 }
 

@@ -15,6 +15,7 @@
 #include "metrics.hpp"
 #include "options.hpp"
 #include "pool.hpp"
+#include "web_files.hpp"
 
 namespace pgrag::server {
 
@@ -23,6 +24,7 @@ struct App {
     Options options;
     Pool pool;
     Metrics metrics;
+    WebFiles web;  // the chat page
     std::atomic<bool> stopping{false};
     std::atomic<bool> past_deadline{false};  // SIGTERM's deadline passed: streams end now
     std::atomic<int> active_streams{0};
@@ -60,6 +62,7 @@ void add_chat_routes(Router& r, App& app);
 void add_document_routes(Router& r, App& app);
 void add_search_routes(Router& r, App& app);
 void add_openai_routes(Router& r, App& app);
+void add_web_routes(Router& r, App& app);
 
 // Milliseconds since t.
 double ms_since(std::chrono::steady_clock::time_point t);

@@ -45,6 +45,12 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads)\n", o.host.c_str(),
                  o.port, o.pool_size, o.threads);
+    if (app.web.ok())
+        std::fprintf(stderr, "pg_rag_server: the chat page at http://%s:%d/ (%zu files from %s)\n", o.host.c_str(),
+                     o.port, app.web.size(), app.web.dir().c_str());
+    else
+        std::fprintf(stderr, "pg_rag_server: chat page not served: no index.html in %s (set --web-root)\n",
+                     app.web.dir().c_str());
     std::thread listener([&] { http.listen_after_bind(); });
 
     int sig = 0;

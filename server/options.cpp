@@ -11,7 +11,7 @@ namespace {
 struct Spec {
     const char* flag;
     const char* env;
-    const char* help;
+    std::string help;
     std::function<void(Options&, const std::string&)> set;
 };
 
@@ -96,11 +96,15 @@ const std::vector<Spec>& specs() {
         {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT",
          "seconds streams may take to finish after SIGTERM (default 30)",
          [](Options& o, const std::string& v) { o.shutdown_timeout_s = to_int("--shutdown-timeout", v, 0, 86400); }},
+        {"--web-root", "PGRAG_WEB_ROOT", "folder of the chat page served at / (default " + default_web_root() + ")",
+         [](Options& o, const std::string& v) { o.web_root = v; }},
     };
     return s;
 }
 
 }  // namespace
+
+std::string default_web_root() { return PGRAG_DEFAULT_WEB_ROOT; }
 
 std::string usage() {
     std::string u =

@@ -6,6 +6,9 @@
 
 namespace pgrag::server {
 
+// Where `cmake --install` puts the chat page (share/pg_rag/web under the install prefix).
+std::string default_web_root();
+
 struct Options {
     std::string database_url;  // libpq conninfo; empty: the PG* variables
     std::string host = "127.0.0.1";
@@ -17,8 +20,9 @@ struct Options {
     size_t body_limit = 64u << 20;
     int read_timeout_s = 30;
     int write_timeout_s = 30;
-    int request_timeout_s = 120;  // statement_timeout of every query, and the limit of one generation
-    int shutdown_timeout_s = 30;  // SIGTERM: how long streams in flight may take to finish
+    int request_timeout_s = 120;                // statement_timeout of every query, and the limit of one generation
+    int shutdown_timeout_s = 30;                // SIGTERM: how long streams in flight may take to finish
+    std::string web_root = default_web_root();  // the chat page's static files
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.

@@ -1,4 +1,4 @@
-// GET /api/search (rag_search rows) and the sessions: messages and delete.
+// GET /api/search (rag_search rows) and the sessions: list, messages and delete.
 #include "app.hpp"
 #include "request_json.hpp"
 
@@ -32,6 +32,24 @@ void add_search_routes(Router& r, App& app) {
             " FROM rag_search($1, $2::integer, $3, $4::jsonb) WITH ORDINALITY s",
             {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
              filter ? Param::text(*filter) : Param::null()});
+        db.release();
+        res.set_content(out.value_or("null"), "application/json");
+    });
+
+    // Recent conversations first, each titled by its first question. Plain queries of the tables, so
+    // that row-level security on them decides whose sessions a role sees.
+    r.add("GET", "/api/sessions", "/api/sessions", [&app](const httplib::Request& req, httplib::Response& res) {
+        long limit = query_int(req, "limit", 1, 1000).value_or(50);
+        long offset = query_int(req, "offset", 0, 1000000000000L).value_or(0);
+        Lease db = app.pool.acquire();
+        auto out = db.value(
+            "SELECT jsonb_build_object('sessions', coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'title',"
+            " coalesce((SELECT left(m.content, 200) FROM rag_messages m WHERE m.session_id = s.id AND m.role = 'user'"
+            " ORDER BY m.id LIMIT 1), ''), 'messages', (SELECT count(*) FROM rag_messages m WHERE m.session_id = s.id),"
+            " 'created_at', s.created_at, 'updated_at', s.updated_at) ORDER BY s.updated_at DESC, s.id), '[]'),"
+            " 'total', (SELECT count(*) FROM rag_sessions), 'limit', $1::integer, 'offset', $2::bigint)"
+            " FROM (SELECT * FROM rag_sessions ORDER BY updated_at DESC, id LIMIT $1::integer OFFSET $2::bigint) s",
+            {Param::text(std::to_string(limit)), Param::text(std::to_string(offset))});
         db.release();
         res.set_content(out.value_or("null"), "application/json");
     });

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the PGXS
 # build (it must build the same module as CMake), the .clang-format check, a short run of each fuzz
-# target, the HTTP server's integration tests and the README examples. Prints one closing line:
-# "N passed, M failed".
+# target, the HTTP server's integration tests, the chat page in a browser and the README examples.
+# Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
@@ -42,8 +42,16 @@ env -u OPENAI_API_KEY -u OPENAI_BASE_URL \
   ANTHROPIC_API_KEY=sk-ant-test-0123456789 ANTHROPIC_BASE_URL="http://127.0.0.1:$FAKE_PORT" \
   bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
 rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"
+# The SQL tests name the fake provider's default port (55480); for another one they run from a copy
+# with the port substituted (same length, so psql's alignment is unchanged).
+REGRESS_IN=tests/regress
+if [ "$FAKE_PORT" != 55480 ]; then
+  REGRESS_IN="$BUILD/regress-input"
+  rm -rf "$REGRESS_IN" && mkdir -p "$REGRESS_IN" && cp -r tests/regress/sql tests/regress/expected "$REGRESS_IN/"
+  sed -i -E "s/(127\.0\.0\.1|localhost):55480/\1:$FAKE_PORT/g" "$REGRESS_IN"/sql/*.sql "$REGRESS_IN"/expected/*.out
+fi
 PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
-  --host=127.0.0.1 --port="$PORT" --inputdir=tests/regress --outputdir="$BUILD/regress" \
+  --host=127.0.0.1 --port="$PORT" --inputdir="$REGRESS_IN" --outputdir="$BUILD/regress" \
   --dbname=pg_rag_regress --load-extension=pg_rag --schedule=tests/regress/schedule 2>&1 | tee "$BUILD/regress.log"
 regress_line=$(grep -E 'All [0-9]+ tests passed|[0-9]+ of [0-9]+ tests (failed|passed)' "$BUILD/regress.log" | tail -1)
 if [[ "$regress_line" =~ All\ ([0-9]+)\ tests\ passed ]]; then
@@ -89,7 +97,17 @@ else
   failed=$((failed + 1))
 fi
 
-# 7. Every example of the README runs as written after `make run`.
+# 7. The chat page in a real browser (tests/web-tests.sh: chromium through puppeteer-core).
+note "chat page in a browser"
+bash tests/web-tests.sh 2>&1 | tee "$BUILD/web-tests.log"
+web_line=$(grep -E '^web tests: [0-9]+ passed, [0-9]+ failed' "$BUILD/web-tests.log" | tail -1)
+if [[ "$web_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1))
+fi
+
+# 8. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

@@ -30,7 +30,7 @@ CREATE EXTENSION pg_rag;
 -- One role per provider set-up (superusers for brevity; srv_noaccess has no rights at all).
 CREATE ROLE srv_stream LOGIN SUPERUSER;
 ALTER ROLE srv_stream SET pg_rag.llm_providers = 'ollama';
-ALTER ROLE srv_stream SET pg_rag.ollama_chat_url = '$fake/gap/150';
+ALTER ROLE srv_stream SET pg_rag.ollama_chat_url = '$fake/tag/stream/gap/150';
 CREATE ROLE srv_slow LOGIN SUPERUSER;
 ALTER ROLE srv_slow SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_slow SET pg_rag.ollama_chat_url = '$fake/latency/3000';
@@ -66,7 +66,7 @@ ALTER ROLE srv_cache SET pg_rag.answer_cache = on;
 SQL
 
 PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \
-  PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) \
+  PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) PGRAG_TEST_FAKE_PORT="$FAKE_PORT" \
   timeout -k 10 300 "$BUILD/server_tests" --gtest_brief=1 >"$WORK/gtest.log" 2>&1
 # Output goes to a file, not a pipe: a server a failed test left running must not hold the step open.
 cat "$WORK/gtest.log"

@@ -200,6 +200,7 @@ json answer_result(const Prompt& prompt, const Generated& g, const std::string& 
                            {"chunk_id", s.chunk_id},
                            {"title", s.title},
                            {"source", s.source},
+                           {"heading", s.heading},
                            {"score", s.score},
                            {"snippet", utf8_prefix(s.content, kSnippetChars)}});
     json out = generated_to_json(g);

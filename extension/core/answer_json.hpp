@@ -45,7 +45,7 @@ std::vector<ChatSettings> chat_settings_from_json(const nlohmann::json& provider
 std::string utf8_prefix(const std::string& text, size_t max_chars);
 
 // rag_answer's result without latency_ms: {answer, sources: [{n, document_id, chunk_id, title, source,
-// score, snippet}], provider, model, usage, cached: false, fallbacks?, standalone_question?}
+// heading, score, snippet}], provider, model, usage, cached: false, fallbacks?, standalone_question?}
 // (standalone_question only when not empty).
 nlohmann::json answer_result(const Prompt& prompt, const Generated& generated, const std::string& standalone_question);
 

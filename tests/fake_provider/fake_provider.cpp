@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -90,13 +91,18 @@ std::vector<std::string> pieces_of(const std::string& reply) {
     return out;
 }
 
-// Streams events built from the reply's pieces; the content provider must never throw.
-void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events, int gap_ms) {
+// Streams events built from the reply's pieces; the content provider must never throw. on_cut runs
+// when the client went away before the last piece (it cancelled the request).
+void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events, int gap_ms,
+                   std::function<void()> on_cut = {}) {
     res.set_chunked_content_provider(content_type,
-                                     [events = std::move(events), gap_ms](size_t, httplib::DataSink& sink) {
+                                     [events = std::move(events), gap_ms, on_cut](size_t, httplib::DataSink& sink) {
                                          try {
                                              for (const auto& e : events) {
-                                                 if (!sink.write(e.data(), e.size())) return false;
+                                                 if (!sink.is_writable() || !sink.write(e.data(), e.size())) {
+                                                     if (on_cut) on_cut();
+                                                     return false;
+                                                 }
                                                  std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
                                              }
                                              sink.done();
@@ -352,7 +358,9 @@ struct Server::Impl {
                                  {"eval_count", 9}}
                                 .dump() +
                             "\n");
-            return stream_events(res, "application/x-ndjson", lines, plan.gap_ms);
+            return stream_events(res, "application/x-ndjson", lines, plan.gap_ms, [this, tag = plan.tag] {
+                if (!tag.empty()) count("cut-" + tag);
+            });
         }
         send_json(res, 200,
                   {{"model", body["model"]},

@@ -19,7 +19,8 @@
 // The fake model answers "<provider> says: <first sentence of source [1]> [1]", or, asked to rewrite a
 // follow-up, "<follow-up> (about: <first user question>)".
 // GET /count/KEY returns how many requests arrived for KEY (an endpoint name such as "openai", or a
-// fault mode such as "500once-abc"); GET /last/ENDPOINT returns the last request body it received, and
+// fault mode such as "500once-abc"; "cut-TAG" counts streamed Ollama answers of /tag/TAG whose client
+// left before the end); GET /last/ENDPOINT returns the last request body it received, and
 // GET /lastauth/ENDPOINT the credential headers of that request ("(no credential)" when none).
 #pragma once
 

@@ -40,6 +40,14 @@ const std::string kPgPort = env("PGRAG_TEST_PG_PORT", "55550");
 const std::string kPgData = env("PGRAG_TEST_PG_DATADIR", "");
 const std::string kRoot = env("PGRAG_TEST_ROOT", ".");
 const int kPortBase = std::stoi(env("PGRAG_TEST_SERVER_PORT", "55553"));
+const int kFakePort = std::stoi(env("PGRAG_TEST_FAKE_PORT", "55552"));
+
+// How many streamed answers of the fake provider's /tag/TAG its client left before the end.
+int fake_cut_count(const std::string& tag) {
+    httplib::Client fake("127.0.0.1", kFakePort);
+    auto r = fake.Get("/count/cut-" + tag);
+    return r && r->status == 200 ? std::atoi(r->body.c_str()) : -1;
+}
 
 std::string conninfo(const std::string& user) {
     return "host=127.0.0.1 port=" + kPgPort + " dbname=pg_rag_server user=" + user;
@@ -210,9 +218,9 @@ int psql_count(const std::string& sql) {
 class Env : public ::testing::Environment {
   public:
     void SetUp() override {
-        g_main =
-            new ServerProcess(kPortBase, {"--database-url", conninfo("postgres"), "--pool-size", "4", "--threads", "16",
-                                          "--body-limit", "1048576", "--cors-origins", "http://app.example"});
+        g_main = new ServerProcess(
+            kPortBase, {"--database-url", conninfo("postgres"), "--pool-size", "4", "--threads", "16", "--body-limit",
+                        "1048576", "--cors-origins", "http://app.example", "--web-root", kRoot + "/server/web"});
         auto c = main_client();
         // The knowledge base the tests ask about, through the API itself.
         for (const auto& [title, content, source] : std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -407,6 +415,42 @@ TEST(Chat, AnswerJsonAndSessions) {
     EXPECT_EQ(c.Delete("/api/sessions/sess-plain")->status, 404);
 }
 
+// The conversations a chat page lists: most recently updated first, titled by their first question.
+TEST(Sessions, ListRecentFirstWithTitlesPaginated) {
+    auto c = main_client();
+    for (const auto& [session, question] :
+         std::vector<std::pair<std::string, std::string>>{{"list-a", "How long do refunds take?"},
+                                                          {"list-b", "How long does shipping to Europe take?"},
+                                                          {"list-a", "Can digital goods be refunded?"}}) {
+        auto r = c.Post("/api/chat", json{{"question", question}, {"session_id", session}}.dump(), "application/json");
+        ASSERT_EQ(r->status, 200) << r->body;
+    }
+    auto r = c.Get("/api/sessions?limit=2");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json page = body_json(r);
+    ASSERT_EQ(page["sessions"].size(), 2u) << page.dump();
+    json first = page["sessions"][0];
+    EXPECT_EQ(first["id"], "list-a");
+    EXPECT_EQ(first["title"], "How long do refunds take?") << "the title is the first question";
+    EXPECT_EQ(first["messages"], 4);
+    EXPECT_TRUE(first.contains("updated_at"));
+    EXPECT_TRUE(first.contains("created_at"));
+    EXPECT_EQ(page["sessions"][1]["id"], "list-b");
+    EXPECT_GE(page["total"].get<int>(), 2);
+    EXPECT_EQ(page["limit"], 2);
+    EXPECT_EQ(page["offset"], 0);
+    r = c.Get("/api/sessions?limit=1&offset=1");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["sessions"][0]["id"], "list-b");
+    EXPECT_EQ(c.Get("/api/sessions?limit=0")->status, 400);
+    EXPECT_EQ(c.Get("/api/sessions?offset=-1")->status, 400);
+    EXPECT_EQ(c.Post("/api/sessions", "{}", "application/json")->status, 405);
+    EXPECT_EQ(c.Delete("/api/sessions/list-a")->status, 200);
+    EXPECT_EQ(c.Delete("/api/sessions/list-b")->status, 200);
+    r = c.Get("/api/sessions?limit=1000");
+    for (const auto& s : body_json(r)["sessions"]) EXPECT_NE(s["id"], "list-a");
+}
+
 TEST(Chat, BadRequests) {
     auto c = main_client();
     for (const char* body :
@@ -495,11 +539,14 @@ TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
     EXPECT_LT(s.events[1].at_ms + 300, s.events.back().at_ms) << "the first token came only with the end";
     EXPECT_EQ(c.Get("/api/sessions/slow-1/messages")->status, 200);
 
+    int cut_before = fake_cut_count("stream");
     auto gone = post_stream(c, "/api/chat",
                             {{"question", "How long do refunds take?"}, {"stream", true}, {"session_id", "gone-1"}}, 2);
     ASSERT_EQ(gone.events.size(), 2u);
     EXPECT_EQ(gone.events[1].event, "token");
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // longer than the whole answer takes
+    // The server cancelled its provider request: the fake saw its client leave before the last token.
+    EXPECT_EQ(fake_cut_count("stream"), cut_before + 1) << "the provider kept generating for a client that left";
     EXPECT_EQ(c.Get("/api/sessions/gone-1/messages")->status, 404) << "a half-streamed answer was recorded";
     EXPECT_EQ(psql_count("SELECT count(*) FROM rag_messages WHERE session_id = 'gone-1'"), 0);
     EXPECT_EQ(c.Get("/healthz")->status, 200);
@@ -628,6 +675,54 @@ TEST(Http, CorsPreflight) {
     EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
     r = c.Get("/healthz", {{"Origin", "http://app.example"}});
     EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "http://app.example");
+}
+
+// The chat page: static files from --web-root with a strict Content-Security-Policy, nosniff and
+// revalidation; nothing outside the folder.
+TEST(Web, ServesTheChatPageWithStrictHeaders) {
+    auto c = main_client();
+    auto r = c.Get("/");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(r->body.find("<script type=\"module\" src=\"app.js\"></script>"), std::string::npos);
+    std::string csp = r->get_header_value("Content-Security-Policy");
+    for (const char* directive : {"default-src 'none'", "script-src 'self'", "connect-src 'self'", "style-src 'self'",
+                                  "frame-ancestors 'none'", "require-trusted-types-for 'script'"})
+        EXPECT_NE(csp.find(directive), std::string::npos) << directive << " in " << csp;
+    EXPECT_EQ(csp.find("unsafe"), std::string::npos) << csp;
+    EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(r->get_header_value("Cache-Control"), "no-cache");
+    std::string etag = r->get_header_value("ETag");
+    ASSERT_FALSE(etag.empty());
+    auto again = c.Get("/", {{"If-None-Match", etag}});
+    EXPECT_EQ(again->status, 304);
+    EXPECT_TRUE(again->body.empty());
+    EXPECT_EQ(c.Get("/index.html")->body, r->body);
+    r = c.Get("/app.js");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(c.Get("/style.css")->get_header_value("Content-Type"), "text/css; charset=utf-8");
+    EXPECT_EQ(c.Get("/favicon.svg")->get_header_value("Content-Type"), "image/svg+xml");
+    for (const char* path : {"/nothing.js", "/../README.md", "/%2e%2e/README.md", "/README.md", "/.hidden.js"}) {
+        r = c.Get(path);
+        EXPECT_EQ(r->status, 404) << path;
+        EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << path;
+    }
+    EXPECT_EQ(c.Post("/", "{}", "application/json")->status, 405);
+    // API responses are never sniffed either.
+    EXPECT_EQ(c.Get("/healthz")->get_header_value("X-Content-Type-Options"), "nosniff");
+}
+
+TEST(Web, MissingWebRootServesTheApiAndExplains) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("postgres"), "--web-root", "/nonexistent/web"});
+    auto c = srv.client();
+    auto r = c.Get("/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404);
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("--web-root"), std::string::npos) << r->body;
+    EXPECT_EQ(c.Get("/readyz")->status, 200);
+    EXPECT_NE(srv.log().find("chat page not served"), std::string::npos) << srv.log();
 }
 
 TEST(OpenAi, ModelsAndCompletions) {
@@ -880,7 +975,7 @@ TEST(Lifecycle, HelpAndNonLoopbackRefused) {
     EXPECT_EQ(pclose(p), 0);
     for (const char* flag :
          {"--database-url", "--listen", "--pool-size", "--threads", "--cors-origins", "--body-limit", "--read-timeout",
-          "--write-timeout", "--request-timeout", "PGRAG_DATABASE_URL", "PGRAG_LISTEN"})
+          "--write-timeout", "--request-timeout", "--web-root", "PGRAG_DATABASE_URL", "PGRAG_LISTEN", "PGRAG_WEB_ROOT"})
         EXPECT_NE(out.find(flag), std::string::npos) << flag;
     int st = std::system((kBin + " --listen 0.0.0.0:" + std::to_string(kPortBase + 4) + " 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);

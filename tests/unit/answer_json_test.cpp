@@ -95,7 +95,8 @@ TEST(AnswerJson, ResultHasTheDocumentedShape) {
     EXPECT_EQ(keys, (std::vector<std::string>{"answer", "cached", "model", "provider", "sources", "usage"}));
     EXPECT_EQ(r["cached"], false);
     json src = r["sources"][0];
-    EXPECT_EQ(src.size(), 7u);  // n, document_id, chunk_id, title, source, score, snippet
+    EXPECT_EQ(src.size(), 8u);  // n, document_id, chunk_id, title, source, heading, score, snippet
+    EXPECT_EQ(src["heading"], "H");
     EXPECT_EQ(src["snippet"].get<std::string>().size(), 480u);
     EXPECT_FALSE(src.contains("content"));
     g.fallbacks = {"openai: down"};
