@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the PGXS
-# build (it must build the same module as CMake), the .clang-format check, a short run of each fuzz
-# target, the HTTP server's integration tests and the README examples. Prints one closing line:
-# "N passed, M failed".
+# Runs every test: GoogleTest unit tests (ctest), pg_regress and pg_isolation_regress against a
+# throwaway cluster, the PGXS build (it must build the same module as CMake), the .clang-format check,
+# a short run of each fuzz target, the HTTP server's integration tests and the README examples.
+# Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
@@ -53,6 +53,23 @@ elif [[ "$regress_line" =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
   [ -f "$BUILD/regress/regression.diffs" ] && head -200 "$BUILD/regress/regression.diffs"
 else
   failed=$((failed + 1)); tail -20 "$DATADIR/data/server.log" 2>/dev/null
+fi
+
+# 2b. Isolation tests (two sessions at once: SKIP LOCKED claims) against the same cluster.
+note "isolation tests (pg_isolation_regress)"
+rm -rf "$BUILD/isolation" && mkdir -p "$BUILD/isolation"
+PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
+  --host=127.0.0.1 --port="$PORT" --inputdir=tests/isolation --outputdir="$BUILD/isolation" \
+  --dbname=pg_rag_isolation --load-extension=pg_rag $(cd tests/isolation/specs && ls *.spec | sed 's/\.spec$//') \
+  2>&1 | tee "$BUILD/isolation.log"
+isolation_line=$(grep -E 'All [0-9]+ tests passed|[0-9]+ of [0-9]+ tests (failed|passed)' "$BUILD/isolation.log" | tail -1)
+if [[ "$isolation_line" =~ All\ ([0-9]+)\ tests\ passed ]]; then
+  passed=$((passed + BASH_REMATCH[1]))
+elif [[ "$isolation_line" =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
+  failed=$((failed + BASH_REMATCH[1])); passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  [ -f "$BUILD/isolation/regression.diffs" ] && head -100 "$BUILD/isolation/regression.diffs"
+else
+  failed=$((failed + 1))
 fi
 
 # 3. The PGXS build compiles the same sources into a module exporting the same SQL functions.
