@@ -198,6 +198,7 @@ void configure(httplib::Server& http, App& app) {
     add_document_routes(r, app);
     add_search_routes(r, app);
     add_openai_routes(r, app);
+    add_question_routes(r, app);
     r.finish();
 }
 
