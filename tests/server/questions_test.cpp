@@ -156,6 +156,22 @@ TEST(Questions, LongAnswersExtendTheirLease) {
     EXPECT_EQ(metric(c, R"(pgrag_question_attempts_total{outcome="done"})"), "1");
 }
 
+// A worker holds no pooled connection while the model generates: with a pool of one connection and a
+// 3 s answer under way, requests still get the connection (they would get 503 after --pool-wait).
+TEST(Questions, AnsweringHoldsNoConnection) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_slow"), "--question-workers", "1", "--pool-size",
+                                      "1", "--pool-wait", "0.5"});
+    auto c = srv.client();
+    std::string id = enqueue(c, {{"question", "How long do refunds take, with one connection?"}});
+    EXPECT_EQ(wait_for(c, id, {"running", "done", "failed"})["status"], "running");
+    for (int i = 0; i < 3; ++i) {
+        auto r = c.Get("/api/search?q=refund");
+        EXPECT_EQ(r->status, 200) << r->body;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    EXPECT_EQ(wait_for(c, id, {"done", "failed"})["status"], "done");
+}
+
 // A provider that always fails: retried --question-retries times, then failed with the provider's error.
 TEST(Questions, ProviderFailuresAreRetriedThenFail) {
     ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_down"), "--question-retries", "2",
