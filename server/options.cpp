@@ -100,12 +100,12 @@ const std::vector<Spec>& specs() {
         {"--request-timeout", "PGRAG_REQUEST_TIMEOUT", "seconds a query or a generation may take (default 120)",
          [](Options& o, const std::string& v) { o.request_timeout_s = to_int("--request-timeout", v, 1, 86400); }},
         {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT",
-         "seconds streams may take to finish after SIGTERM (default 30)",
+         "seconds streams and answers under way may take to finish after SIGTERM (default 30)",
          [](Options& o, const std::string& v) { o.shutdown_timeout_s = to_int("--shutdown-timeout", v, 0, 86400); }},
         {"--question-workers", "PGRAG_QUESTION_WORKERS", "threads answering queued questions; 0: none (default 2)",
          [](Options& o, const std::string& v) { o.question_workers = to_int("--question-workers", v, 0, 256); }},
         {"--question-lease", "PGRAG_QUESTION_LEASE",
-         "how long a claimed question is a worker's before another may take it; extended while it runs (default 5m)",
+         "a claimed question is a worker's this long (extended while it runs; default 5m)",
          [](Options& o, const std::string& v) { o.question_lease_s = positive_duration("--question-lease", v); }},
         {"--question-retries", "PGRAG_QUESTION_RETRIES", "retries of a failed question before it fails (default 3)",
          [](Options& o, const std::string& v) { o.question_retries = to_int("--question-retries", v, 0, 100); }},
@@ -138,7 +138,8 @@ std::string usage() {
         "usage: pg_rag_server [options]\n\nEvery option may also come from its environment variable (a flag wins).\n\n";
     for (const auto& s : specs()) {
         std::string left = std::string("  ") + s.flag + " VALUE, " + s.env;
-        if (left.size() < 48) left.resize(48, ' ');
+        // A long flag puts its help on the next line, in the same column.
+        left = left.size() < 48 ? left + std::string(48 - left.size(), ' ') : left + "\n" + std::string(48, ' ');
         u += left + " " + s.help + "\n";
     }
     u += "  --help                                         this text\n";

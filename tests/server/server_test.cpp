@@ -619,12 +619,34 @@ TEST(Lifecycle, HelpAndNonLoopbackRefused) {
     char buf[512];
     while (fgets(buf, sizeof buf, p)) out += buf;
     EXPECT_EQ(pclose(p), 0);
-    for (const char* flag :
-         {"--database-url", "--listen", "--pool-size", "--threads", "--cors-origins", "--body-limit", "--read-timeout",
-          "--write-timeout", "--request-timeout", "PGRAG_DATABASE_URL", "PGRAG_LISTEN"})
+    for (const char* flag : {"--database-url",
+                             "--listen",
+                             "--pool-size",
+                             "--threads",
+                             "--cors-origins",
+                             "--body-limit",
+                             "--read-timeout",
+                             "--write-timeout",
+                             "--request-timeout",
+                             "PGRAG_DATABASE_URL",
+                             "PGRAG_LISTEN",
+                             "--question-workers",
+                             "--question-lease",
+                             "--question-retries",
+                             "--question-retry-delay",
+                             "--question-retention",
+                             "--question-poll",
+                             "--session-ttl",
+                             "--maintenance-interval",
+                             "PGRAG_SESSION_TTL"})
         EXPECT_NE(out.find(flag), std::string::npos) << flag;
     int st = std::system((kBin + " --listen 0.0.0.0:" + std::to_string(kPortBase + 4) + " 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);
     st = std::system((kBin + " --pool-size zero 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);
+    for (const char* bad :
+         {"--session-ttl 5x", "--question-lease 0", "--question-retention -1d", "--question-poll inf"}) {
+        st = std::system((kBin + " " + bad + " 2>/dev/null").c_str());
+        EXPECT_EQ(WEXITSTATUS(st), 2) << bad;
+    }
 }
