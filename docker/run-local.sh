@@ -16,7 +16,8 @@ if [ -z "${PGRAG_DATADIR:-}" ] && [ "$(id -u)" -eq 0 ] && ! runuser -u postgres 
 fi
 
 SERVER_PID="$DATADIR/pg_rag_server.pid"
-SERVER_BIN="$(command -v pg_rag_server || echo build/pg_rag_server)"
+# PGRAG_SERVER_BIN: a particular build (the tests run the tree they test, not whatever is installed).
+SERVER_BIN="${PGRAG_SERVER_BIN:-$(command -v pg_rag_server || echo build/pg_rag_server)}"
 # A server that is not installed serves the chat page from the source tree.
 [ "$SERVER_BIN" = build/pg_rag_server ] && export PGRAG_WEB_ROOT="${PGRAG_WEB_ROOT:-$PWD/server/web}"
 

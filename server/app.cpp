@@ -201,6 +201,7 @@ void configure(httplib::Server& http, App& app) {
     add_search_routes(r, app);
     add_openai_routes(r, app);
     add_web_routes(r, app);
+    add_question_routes(r, app);
     r.finish();
 }
 

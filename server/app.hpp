@@ -15,6 +15,7 @@
 #include "metrics.hpp"
 #include "options.hpp"
 #include "pool.hpp"
+#include "wakeup.hpp"
 #include "web_files.hpp"
 
 namespace pgrag::server {
@@ -28,6 +29,8 @@ struct App {
     std::atomic<bool> stopping{false};
     std::atomic<bool> past_deadline{false};  // SIGTERM's deadline passed: streams end now
     std::atomic<int> active_streams{0};
+    Wakeup question_wakeup;     // a question was queued here; stop(): workers take no more
+    Wakeup maintenance_wakeup;  // stop(): the pruning thread ends
 };
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
@@ -63,6 +66,7 @@ void add_document_routes(Router& r, App& app);
 void add_search_routes(Router& r, App& app);
 void add_openai_routes(Router& r, App& app);
 void add_web_routes(Router& r, App& app);
+void add_question_routes(Router& r, App& app);
 
 // Milliseconds since t.
 double ms_since(std::chrono::steady_clock::time_point t);

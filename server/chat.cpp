@@ -3,9 +3,28 @@
 
 #include "core/error.hpp"
 #include "core/http_client.hpp"
+#include "json_errors.hpp"
 #include "metrics.hpp"
+#include "request_json.hpp"
 
 namespace pgrag::server {
+
+ChatRequest read_chat_request(const nlohmann::json& body, bool allow_stream) {
+    if (allow_stream)
+        only_fields(body, {"question", "session_id", "k", "mode", "filter", "stream"});
+    else
+        only_fields(body, {"question", "session_id", "k", "mode", "filter"});
+    ChatRequest r;
+    r.question = required_text(body, "question");
+    r.session_id = opt_string(body, "session_id");
+    if (r.session_id && r.session_id->empty()) throw bad_request("\"session_id\" must not be empty");
+    r.k = static_cast<int>(opt_int(body, "k", 1, 50).value_or(5));
+    r.mode = opt_string(body, "mode").value_or("hybrid");
+    if (r.mode != "hybrid" && r.mode != "vector" && r.mode != "keyword")
+        throw bad_request("\"mode\" must be hybrid, vector or keyword, not \"" + r.mode + "\"");
+    r.filter = opt_object_text(body, "filter");
+    return r;
+}
 
 namespace {
 

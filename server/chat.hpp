@@ -27,6 +27,10 @@ struct ChatRequest {
     std::optional<double> temperature;
 };
 
+// POST /api/chat's body {question, session_id?, k?, mode?, filter?, stream?} (stream only when
+// allow_stream: POST /api/questions takes the rest); nulls read as absent. Throws a 400 ApiError.
+ChatRequest read_chat_request(const nlohmann::json& body, bool allow_stream);
+
 struct PreparedChat {
     // The answer cache's result for a question without history (rag_cached_answer): when set, nothing
     // was retrieved and "generating" replays it.

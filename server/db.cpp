@@ -1,6 +1,8 @@
 // libpq calls with bound parameters and SQLSTATE-carrying errors.
 #include "db.hpp"
 
+#include <cstdio>
+
 namespace pgrag::server {
 
 namespace {
@@ -9,6 +11,12 @@ std::string field(const PGresult* r, int code) {
     return v ? v : "";
 }
 }  // namespace
+
+std::string interval_param(double seconds) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f seconds", seconds);
+    return buf;
+}
 
 PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& params) {
     std::vector<const char*> values;

@@ -44,6 +44,9 @@ struct Param {
 
 using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
+// The text of an interval parameter ($n::interval) of a number of seconds.
+std::string interval_param(double seconds);
+
 // Runs sql with params on conn; throws DbError for anything but a successful result.
 PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& params);
 

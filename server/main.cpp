@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "app.hpp"
+#include "maintenance.hpp"
 #include "options.hpp"
+#include "question_workers.hpp"
 
 using namespace pgrag::server;
 
@@ -43,8 +45,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pg_rag_server: cannot listen on %s:%d\n", o.host.c_str(), o.port);
         return 1;
     }
-    std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads)\n", o.host.c_str(),
-                 o.port, o.pool_size, o.threads);
+    std::fprintf(stderr,
+                 "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, %d question workers)\n",
+                 o.host.c_str(), o.port, o.pool_size, o.threads, o.question_workers);
     if (app.web.ok())
         std::fprintf(stderr, "pg_rag_server: the chat page at http://%s:%d/ (%zu files from %s)\n", o.host.c_str(),
                      o.port, app.web.size(), app.web.dir().c_str());
@@ -52,12 +55,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pg_rag_server: chat page not served: no index.html in %s (set --web-root)\n",
                      app.web.dir().c_str());
     std::thread listener([&] { http.listen_after_bind(); });
+    QuestionWorkers workers(app);
+    workers.start();
+    Maintenance maintenance(app);
+    maintenance.start();
 
     int sig = 0;
     sigwait(&signals, &sig);
     std::fprintf(stderr, "pg_rag_server: %s: no new connections; waiting up to %d s for %d stream(s)\n",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT", o.shutdown_timeout_s, app.active_streams.load());
     app.stopping = true;
+    // Idle workers and the pruning thread end now; a worker answering finishes like a stream.
+    app.question_wakeup.stop();
+    app.maintenance_wakeup.stop();
     // Streams past the deadline end with an error event; a worker stuck beyond it does not hold the exit.
     std::thread watchdog([&app, timeout = o.shutdown_timeout_s] {
         std::this_thread::sleep_for(std::chrono::seconds(timeout));
@@ -69,6 +79,8 @@ int main(int argc, char** argv) {
     watchdog.detach();
     http.stop();
     listener.join();
+    workers.join();
+    maintenance.join();
     std::fprintf(stderr, "pg_rag_server: stopped\n");
     std::fflush(stderr);
     std::_Exit(0);  // skip static destructors: detached threads may still be running

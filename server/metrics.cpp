@@ -38,6 +38,23 @@ void Metrics::observe_first_token(double seconds) {
     add(first_token_, seconds);
 }
 
+void Metrics::observe_question_outcome(const std::string& outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++question_outcomes_[outcome];
+}
+
+void Metrics::set_question_counts(const std::vector<std::pair<std::string, long>>& counts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    question_counts_ = counts;
+}
+
+void Metrics::observe_maintenance(bool ok, long sessions_pruned, long questions_pruned) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++maintenance_runs_[ok ? "ok" : "error"];
+    sessions_pruned_ += static_cast<uint64_t>(sessions_pruned);
+    questions_pruned_ += static_cast<uint64_t>(questions_pruned);
+}
+
 void Metrics::render_histogram(std::string& out, const std::string& name, const std::string& labels,
                                const Histogram& h) {
     std::string sep = labels.empty() ? "" : ",";
@@ -94,6 +111,28 @@ std::string Metrics::render(const Pool& pool) const {
     out +=
         "# HELP pgrag_pool_waiting Requests waiting for a database connection now.\n# TYPE pgrag_pool_waiting gauge\n";
     out += "pgrag_pool_waiting " + std::to_string(pool.waiting()) + "\n";
+    if (!question_counts_.empty()) {
+        out += "# HELP pgrag_questions Queued questions by status (all servers).\n# TYPE pgrag_questions gauge\n";
+        for (const auto& [status, n] : question_counts_)
+            out += "pgrag_questions{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+    }
+    out += "# HELP pgrag_question_attempts_total Attempts of this server's question workers by outcome.\n";
+    out += "# TYPE pgrag_question_attempts_total counter\n";
+    for (const char* outcome : {"done", "retried", "failed", "lost", "released"}) {
+        auto it = question_outcomes_.find(outcome);
+        out += std::string("pgrag_question_attempts_total{outcome=\"") + outcome + "\"} " +
+               std::to_string(it == question_outcomes_.end() ? 0 : it->second) + "\n";
+    }
+    out += "# HELP pgrag_maintenance_runs_total Runs of the background pruning by result.\n";
+    out += "# TYPE pgrag_maintenance_runs_total counter\n";
+    for (const char* result : {"ok", "error"}) {
+        auto it = maintenance_runs_.find(result);
+        out += std::string("pgrag_maintenance_runs_total{result=\"") + result + "\"} " +
+               std::to_string(it == maintenance_runs_.end() ? 0 : it->second) + "\n";
+    }
+    out += "# HELP pgrag_pruned_total Rows the background pruning deleted.\n# TYPE pgrag_pruned_total counter\n";
+    out += "pgrag_pruned_total{what=\"sessions\"} " + std::to_string(sessions_pruned_) + "\n";
+    out += "pgrag_pruned_total{what=\"questions\"} " + std::to_string(questions_pruned_) + "\n";
     return out;
 }
 

@@ -43,6 +43,12 @@ double to_seconds(const std::string& flag, const std::string& v) {
     return d;
 }
 
+double positive_duration(const std::string& flag, const std::string& v) {
+    double d = parse_duration(flag, v);
+    if (d <= 0) throw std::invalid_argument(flag + " must be more than 0, not \"" + v + "\"");
+    return d;
+}
+
 void set_listen(Options& o, const std::string& v) {
     // host:port, [v6]:port
     size_t colon = v.rfind(':');
@@ -94,10 +100,35 @@ const std::vector<Spec>& specs() {
         {"--request-timeout", "PGRAG_REQUEST_TIMEOUT", "seconds a query or a generation may take (default 120)",
          [](Options& o, const std::string& v) { o.request_timeout_s = to_int("--request-timeout", v, 1, 86400); }},
         {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT",
-         "seconds streams may take to finish after SIGTERM (default 30)",
+         "seconds streams and answers under way may take to finish after SIGTERM (default 30)",
          [](Options& o, const std::string& v) { o.shutdown_timeout_s = to_int("--shutdown-timeout", v, 0, 86400); }},
         {"--web-root", "PGRAG_WEB_ROOT", "folder of the chat page served at / (default " + default_web_root() + ")",
          [](Options& o, const std::string& v) { o.web_root = v; }},
+        {"--question-workers", "PGRAG_QUESTION_WORKERS", "threads answering queued questions; 0: none (default 2)",
+         [](Options& o, const std::string& v) { o.question_workers = to_int("--question-workers", v, 0, 256); }},
+        {"--question-lease", "PGRAG_QUESTION_LEASE",
+         "a claimed question is a worker's this long (extended while it runs; default 5m)",
+         [](Options& o, const std::string& v) { o.question_lease_s = positive_duration("--question-lease", v); }},
+        {"--question-retries", "PGRAG_QUESTION_RETRIES", "retries of a failed question before it fails (default 3)",
+         [](Options& o, const std::string& v) { o.question_retries = to_int("--question-retries", v, 0, 100); }},
+        {"--question-retry-delay", "PGRAG_QUESTION_RETRY_DELAY",
+         "wait before the first retry, doubled for each later one (default 2s)",
+         [](Options& o, const std::string& v) {
+             o.question_retry_delay_s = parse_duration("--question-retry-delay", v);
+         }},
+        {"--question-retention", "PGRAG_QUESTION_RETENTION",
+         "finished questions are deleted this long after they finish; 0: kept (default 7d)",
+         [](Options& o, const std::string& v) { o.question_retention_s = parse_duration("--question-retention", v); }},
+        {"--question-poll", "PGRAG_QUESTION_POLL",
+         "how often idle workers look for questions queued elsewhere (default 1s)",
+         [](Options& o, const std::string& v) { o.question_poll_s = positive_duration("--question-poll", v); }},
+        {"--session-ttl", "PGRAG_SESSION_TTL", "sessions idle longer than this are deleted; 0: kept (default 24h)",
+         [](Options& o, const std::string& v) { o.session_ttl_s = parse_duration("--session-ttl", v); }},
+        {"--maintenance-interval", "PGRAG_MAINTENANCE_INTERVAL",
+         "how often the background pruning of sessions and questions runs (default 60s)",
+         [](Options& o, const std::string& v) {
+             o.maintenance_interval_s = positive_duration("--maintenance-interval", v);
+         }},
     };
     return s;
 }
@@ -111,7 +142,8 @@ std::string usage() {
         "usage: pg_rag_server [options]\n\nEvery option may also come from its environment variable (a flag wins).\n\n";
     for (const auto& s : specs()) {
         std::string left = std::string("  ") + s.flag + " VALUE, " + s.env;
-        if (left.size() < 48) left.resize(48, ' ');
+        // A long flag puts its help on the next line, in the same column.
+        left = left.size() < 48 ? left + std::string(48 - left.size(), ' ') : left + "\n" + std::string(48, ' ');
         u += left + " " + s.help + "\n";
     }
     u += "  --help                                         this text\n";
@@ -153,6 +185,47 @@ ParsedOptions parse_options(int argc, char** argv) {
         p.text = std::string("pg_rag_server: ") + e.what() + "\n";
     }
     return p;
+}
+
+double parse_duration(const std::string& flag, const std::string& v) {
+    std::string number = v;
+    double unit = 1;
+    if (!v.empty()) {
+        switch (v.back()) {
+            case 's':
+                unit = 1;
+                break;
+            case 'm':
+                unit = 60;
+                break;
+            case 'h':
+                unit = 3600;
+                break;
+            case 'd':
+                unit = 86400;
+                break;
+            default:
+                unit = 0;
+        }
+        if (unit != 0)
+            number.pop_back();
+        else
+            unit = 1;
+    }
+    size_t used = 0;
+    double d = -1;
+    try {
+        d = std::stod(number, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    d *= unit;
+    // Digits and a point only: no signs, exponents, "inf" or "nan".
+    bool plain = !number.empty() && number.find_first_not_of("0123456789.") == std::string::npos;
+    if (!plain || used == 0 || used != number.size() || !(d >= 0 && d <= 3650.0 * 86400))
+        throw std::invalid_argument(flag + std::string(" must be a duration such as 30s, 5m, 24h or 7d, not \"") + v +
+                                    "\"");
+    return d;
 }
 
 bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }

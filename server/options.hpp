@@ -23,6 +23,15 @@ struct Options {
     int request_timeout_s = 120;                // statement_timeout of every query, and the limit of one generation
     int shutdown_timeout_s = 30;                // SIGTERM: how long streams in flight may take to finish
     std::string web_root = default_web_root();  // the chat page's static files
+    // Queued questions (POST /api/questions) and background pruning; durations in seconds.
+    int question_workers = 2;                 // 0: this server answers no queued questions
+    double question_lease_s = 300;            // a claim lasts this long (extended while the answer runs)
+    int question_retries = 3;                 // failed attempts retried this many times, then failed
+    double question_retry_delay_s = 2;        // before the first retry, doubled for each later one
+    double question_retention_s = 7 * 86400;  // finished questions kept this long (0: forever)
+    double question_poll_s = 1;               // idle workers look for questions this often
+    double session_ttl_s = 86400;             // sessions idle longer are pruned (0: kept)
+    double maintenance_interval_s = 60;       // how often the pruning runs
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.
@@ -36,6 +45,10 @@ struct ParsedOptions {
 ParsedOptions parse_options(int argc, char** argv);
 
 std::string usage();
+
+// A duration: a number of seconds, or a number with a unit s, m, h or d ("90", "1.5h", "7d"), within
+// [0, 10 years]; throws std::invalid_argument naming the flag.
+double parse_duration(const std::string& flag, const std::string& v);
 
 // True for 127.0.0.0/8, ::1 and localhost: the only addresses served without authentication.
 bool is_loopback(const std::string& host);

@@ -13,20 +13,6 @@ namespace pgrag::server {
 
 namespace {
 
-ChatRequest read_chat_request(const nlohmann::json& body) {
-    only_fields(body, {"question", "session_id", "k", "mode", "filter", "stream"});
-    ChatRequest r;
-    r.question = required_text(body, "question");
-    r.session_id = opt_string(body, "session_id");
-    if (r.session_id && r.session_id->empty()) throw bad_request("\"session_id\" must not be empty");
-    r.k = static_cast<int>(opt_int(body, "k", 1, 50).value_or(5));
-    r.mode = opt_string(body, "mode").value_or("hybrid");
-    if (r.mode != "hybrid" && r.mode != "vector" && r.mode != "keyword")
-        throw bad_request("\"mode\" must be hybrid, vector or keyword, not \"" + r.mode + "\"");
-    r.filter = opt_object_text(body, "filter");
-    return r;
-}
-
 void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
     auto chat = std::make_shared<PreparedChat>(prepare_chat(app.pool, req, app.options.request_timeout_s * 1000L));
     auto request = std::make_shared<ChatRequest>(req);
@@ -67,7 +53,7 @@ void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
 void add_chat_routes(Router& r, App& app) {
     r.add("POST", "/api/chat", "/api/chat", [&app](const httplib::Request& req, httplib::Response& res) {
         nlohmann::json body = parse_json_object(req.body);
-        ChatRequest chat = read_chat_request(body);
+        ChatRequest chat = read_chat_request(body, true);
         if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, chat, res);
         // The same steps without streaming: no connection is held while a model generates.
         PreparedChat prepared = prepare_chat(app.pool, chat, app.options.request_timeout_s * 1000L);

@@ -1,4 +1,5 @@
-// GET /healthz (the process), /readyz (a connection works and the extension is installed), /metrics.
+// GET /healthz (the process), /readyz (a connection works and the extension is installed), /metrics
+// (with queued questions by status, read from the database on each scrape).
 #include "app.hpp"
 
 namespace pgrag::server {
@@ -20,6 +21,17 @@ void add_health_routes(Router& r, App& app) {
     });
 
     r.add("GET", "/metrics", "/metrics", [&app](const httplib::Request&, httplib::Response& res) {
+        // Queued questions by status, read now; when the database cannot tell, the last reading stays.
+        try {
+            Lease db = app.pool.acquire();
+            PgResult counts = db.exec("SELECT status, questions FROM rag_question_counts()");
+            db.release();
+            std::vector<std::pair<std::string, long>> by_status;
+            for (int i = 0; i < PQntuples(counts.get()); ++i)
+                by_status.emplace_back(PQgetvalue(counts.get(), i, 0), std::atol(PQgetvalue(counts.get(), i, 1)));
+            app.metrics.set_question_counts(by_status);
+        } catch (...) {
+        }
         res.set_content(app.metrics.render(app.pool), "text/plain; version=0.0.4");
     });
 }

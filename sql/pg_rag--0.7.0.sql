@@ -1097,3 +1097,231 @@ LANGUAGE sql VOLATILE PARALLEL UNSAFE AS $$
     WITH gone AS (DELETE FROM @extschema@.rag_sessions s WHERE s.updated_at < now() - $1 RETURNING 1)
     SELECT count(*) FROM gone
 $$;
+
+-- == Queued questions and background pruning (issue #9: POST /api/questions) =====================
+
+-- Questions asked now and answered later by the HTTP server's question workers: claimed with a lease
+-- (FOR UPDATE SKIP LOCKED), so a question whose server died is claimed again once the lease runs out;
+-- retried a bounded number of times; kept for a retention period once finished. Nobody but the owner
+-- touches the table: the functions below are the interface, executable only by roles granted them
+-- (askers: rag_enqueue_question and rag_question; workers: all of them). owner is who asked: NULL
+-- (everyone's) until users exist (issue #10 keys row visibility on it).
+CREATE TABLE rag_questions (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),  -- unguessable: the status URL does not enumerate
+    request jsonb NOT NULL,                         -- {question, session_id, k, mode, filter}
+    owner text,
+    status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),  -- claims so far
+    claimed_by text,                                -- the worker of the current attempt
+    lease_until timestamptz,                        -- past it, another worker may claim the question
+    retry_at timestamptz,                           -- a retry waits until then
+    result jsonb,                                   -- rag_answer's JSON, when done
+    error jsonb,                                    -- {message, type, code} of the last failed attempt
+    created_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,                         -- the last attempt's claim
+    finished_at timestamptz,
+    CHECK ((status = 'running') = (claimed_by IS NOT NULL AND lease_until IS NOT NULL)),
+    CHECK ((status IN ('done', 'failed')) = (finished_at IS NOT NULL)),
+    CHECK ((status = 'done') = (result IS NOT NULL)),
+    CHECK (status <> 'failed' OR error IS NOT NULL)
+);
+-- The claim's scan (oldest first) and the pruner's.
+CREATE INDEX rag_questions_pending_idx ON rag_questions (created_at, id) WHERE status IN ('queued', 'running');
+CREATE INDEX rag_questions_finished_idx ON rag_questions (finished_at) WHERE status IN ('done', 'failed');
+REVOKE ALL ON rag_questions FROM PUBLIC;
+-- The session pruner's scan (rag_prune_sessions).
+CREATE INDEX rag_sessions_updated_idx ON rag_sessions (updated_at);
+
+-- Queues a question as POST /api/chat would take it (checked now, as rag_answer checks it); its id.
+CREATE FUNCTION rag_enqueue_question(question text, session_id text DEFAULT NULL, k integer DEFAULT 5,
+                                     mode text DEFAULT 'hybrid', filter jsonb DEFAULT NULL) RETURNS uuid
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+DECLARE
+    new_id uuid;
+BEGIN
+    IF question IS NULL OR btrim(question) = '' THEN
+        RAISE EXCEPTION 'rag_enqueue_question: the question is empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF session_id IS NOT NULL AND session_id = '' THEN
+        RAISE EXCEPTION 'rag_enqueue_question: session_id must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF k IS NULL OR k < 1 OR k > 50 THEN
+        RAISE EXCEPTION 'rag_enqueue_question: k must be between 1 and 50, not %', k
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF mode IS NULL OR mode NOT IN ('hybrid', 'vector', 'keyword') THEN
+        RAISE EXCEPTION 'rag_enqueue_question: mode must be hybrid, vector or keyword, not %', coalesce(mode, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF filter IS NOT NULL AND jsonb_typeof(filter) <> 'object' THEN
+        RAISE EXCEPTION 'rag_enqueue_question: filter must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO @extschema@.rag_questions (request)
+    VALUES (jsonb_build_object('question', question, 'session_id', session_id, 'k', k, 'mode', mode, 'filter', filter))
+    RETURNING rag_questions.id INTO new_id;
+    RETURN new_id;
+END $$;
+
+-- A question's state as GET /api/questions/{id} shows it (NULL when there is none): the answer when
+-- done, the error when failed.
+CREATE FUNCTION rag_question(id uuid) RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object('id', q.id, 'status', q.status, 'attempts', q.attempts, 'created_at', q.created_at,
+                              'started_at', q.started_at, 'finished_at', q.finished_at, 'answer', q.result,
+                              'error', CASE WHEN q.status = 'failed' THEN q.error END)
+    FROM @extschema@.rag_questions q WHERE q.id = $1
+$$;
+
+-- The checks shared by the worker's steps: a named worker, a positive lease, retries of at least 0.
+CREATE FUNCTION rag_check_question_worker(worker text, lease interval DEFAULT '1 second', retries integer DEFAULT 0)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF worker IS NULL OR worker = '' THEN
+        RAISE EXCEPTION 'pg_rag: a question worker must be named' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF lease IS NULL OR lease <= interval '0' THEN
+        RAISE EXCEPTION 'pg_rag: a question lease must be positive, not %', coalesce(lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retries IS NULL OR retries < 0 THEN
+        RAISE EXCEPTION 'pg_rag: question retries must be 0 or more, not %', coalesce(retries::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END $$;
+
+-- Claims the oldest question that is queued (and not waiting for a retry) or whose lease ran out,
+-- for worker, until now() + lease; other workers skip the rows being claimed instead of waiting.
+-- A question whose lease ran out after retries + 1 attempts is failed ("abandoned"), not claimed.
+-- Returns the claimed question (no row: nothing to do).
+CREATE FUNCTION rag_claim_question(worker text, lease interval, retries integer DEFAULT 3)
+RETURNS TABLE (id uuid, request jsonb, attempts integer)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.rag_check_question_worker(worker, lease, retries);
+    UPDATE @extschema@.rag_questions q
+       SET status = 'failed', claimed_by = NULL, lease_until = NULL, finished_at = now(),
+           error = jsonb_build_object('message', format('the question''s worker stopped before answering, %s times',
+                                                        q.attempts),
+                                      'type', 'server_error', 'code', 'abandoned')
+     WHERE q.id IN (SELECT a.id FROM @extschema@.rag_questions a
+                     WHERE a.status = 'running' AND a.lease_until < now() AND a.attempts > retries
+                     FOR UPDATE SKIP LOCKED);
+    RETURN QUERY
+    UPDATE @extschema@.rag_questions q
+       SET status = 'running', attempts = q.attempts + 1, claimed_by = worker, lease_until = now() + lease,
+           retry_at = NULL, started_at = now()
+     WHERE q.id = (SELECT n.id FROM @extschema@.rag_questions n
+                    WHERE (n.status = 'queued' AND (n.retry_at IS NULL OR n.retry_at <= now()))
+                       OR (n.status = 'running' AND n.lease_until < now())
+                    ORDER BY n.created_at, n.id
+                    LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING q.id, q.request, q.attempts;
+END $$;
+
+-- Extends worker's lease on a question it is answering; false when the question is no longer its own
+-- (its lease ran out and another worker claimed it): the worker then stops.
+CREATE FUNCTION rag_extend_question_lease(id uuid, worker text, lease interval) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.rag_check_question_worker(worker, lease);
+    UPDATE @extschema@.rag_questions q SET lease_until = now() + lease
+     WHERE q.id = rag_extend_question_lease.id AND q.status = 'running' AND q.claimed_by = worker;
+    RETURN FOUND;
+END $$;
+
+-- Records worker's answer (rag_answer's JSON) and, for a question asked in a session, the session's
+-- turn, in one transaction; false (and nothing written) when the question is no longer its own.
+CREATE FUNCTION rag_finish_question(id uuid, worker text, answer jsonb) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+DECLARE
+    asked jsonb;
+BEGIN
+    IF answer IS NULL OR jsonb_typeof(answer) <> 'object' OR jsonb_typeof(answer -> 'answer') IS DISTINCT FROM 'string'
+    THEN
+        RAISE EXCEPTION 'rag_finish_question: answer must be an object with an "answer" string'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass rag_answer()''s result.';
+    END IF;
+    UPDATE @extschema@.rag_questions q
+       SET status = 'done', result = answer, error = NULL, claimed_by = NULL, lease_until = NULL, finished_at = now()
+     WHERE q.id = rag_finish_question.id AND q.status = 'running' AND q.claimed_by = worker
+    RETURNING q.request INTO asked;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF asked ->> 'session_id' IS NOT NULL THEN
+        PERFORM @extschema@.rag_record_answer(asked ->> 'session_id', asked ->> 'question', answer);
+    END IF;
+    RETURN true;
+END $$;
+
+-- Records a failed attempt of worker's (error: {message, type, code}): queued again after
+-- retry_delay * 2^(attempts - 1) while attempts <= retries, failed after that. Returns the new status,
+-- or NULL when the question is no longer its own.
+CREATE FUNCTION rag_fail_question(id uuid, worker text, error jsonb, retries integer DEFAULT 3,
+                                  retry_delay interval DEFAULT '2 seconds') RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+DECLARE
+    new_status text;
+BEGIN
+    PERFORM @extschema@.rag_check_question_worker(worker, retries => retries);
+    IF error IS NULL OR jsonb_typeof(error) <> 'object' OR jsonb_typeof(error -> 'message') IS DISTINCT FROM 'string'
+    THEN
+        RAISE EXCEPTION 'rag_fail_question: error must be an object with a "message" string'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF retry_delay IS NULL OR retry_delay < interval '0' THEN
+        RAISE EXCEPTION 'rag_fail_question: retry_delay must be 0 or more' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE @extschema@.rag_questions q
+       SET status = CASE WHEN q.attempts > retries THEN 'failed' ELSE 'queued' END,
+           retry_at = CASE WHEN q.attempts <= retries
+                           THEN now() + retry_delay * power(2, least(q.attempts - 1, 16)) END,
+           finished_at = CASE WHEN q.attempts > retries THEN now() END,
+           error = rag_fail_question.error, claimed_by = NULL, lease_until = NULL
+     WHERE q.id = rag_fail_question.id AND q.status = 'running' AND q.claimed_by = worker
+    RETURNING q.status INTO new_status;
+    RETURN new_status;
+END $$;
+
+-- Gives a question worker holds back to the queue without counting the attempt (a server shutting
+-- down mid-answer); false when it is no longer its own.
+CREATE FUNCTION rag_release_question(id uuid, worker text) RETURNS boolean
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+    WITH released AS (
+        UPDATE @extschema@.rag_questions q
+           SET status = 'queued', attempts = q.attempts - 1, claimed_by = NULL, lease_until = NULL
+         WHERE q.id = $1 AND q.status = 'running' AND q.claimed_by = $2
+        RETURNING 1)
+    SELECT count(*) > 0 FROM released
+$$;
+
+-- Deletes questions finished (done or failed) longer ago than retention; returns how many.
+CREATE FUNCTION rag_prune_questions(retention interval) RETURNS bigint
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+    WITH gone AS (DELETE FROM @extschema@.rag_questions q
+                   WHERE q.status IN ('done', 'failed') AND q.finished_at < now() - $1 RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+
+-- Questions by status, every status listed (the server's /metrics gauge).
+CREATE FUNCTION rag_question_counts() RETURNS TABLE (status text, questions bigint)
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+    SELECT s.status, count(q.id)
+    FROM unnest(ARRAY['queued', 'running', 'done', 'failed']) WITH ORDINALITY s(status, ord)
+    LEFT JOIN @extschema@.rag_questions q ON q.status = s.status
+    GROUP BY s.status, s.ord ORDER BY s.ord
+$$;
+
+-- Askers and workers are granted these explicitly (README, "Queued questions").
+REVOKE ALL ON FUNCTION rag_enqueue_question(text, text, integer, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_question(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_claim_question(text, interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_extend_question_lease(uuid, text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_finish_question(uuid, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_fail_question(uuid, text, jsonb, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_release_question(uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_prune_questions(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_question_counts() FROM PUBLIC;
+-- Answers clients poll for outlive a dump and restore (a running claim's lease runs out after it).
+SELECT pg_catalog.pg_extension_config_dump('rag_questions', '');

@@ -11,7 +11,10 @@ PORT="${PGRAG_README_PORT:-55437}"
 SERVER_PORT="${PGRAG_README_SERVER_PORT:-55438}"
 WORK="$(mktemp -d /tmp/pg_rag_readme.XXXXXX)"
 chmod 755 "$WORK"
-export PGRAG_DATADIR="$WORK/data" PGRAG_PORT="$PORT" PGRAG_SERVER_PORT="$SERVER_PORT"
+# The server of the tree under test (the one on the PATH may be another build).
+build_dir="${BUILD:-build}"; [[ "$build_dir" = /* ]] || build_dir="$PWD/$build_dir"
+PGRAG_SERVER_BIN="${PGRAG_SERVER_BIN:-$build_dir/pg_rag_server}"
+export PGRAG_DATADIR="$WORK/data" PGRAG_PORT="$PORT" PGRAG_SERVER_PORT="$SERVER_PORT" PGRAG_SERVER_BIN
 cleanup() { bash docker/run-local.sh stop >/dev/null 2>&1; rm -rf "$WORK"; }
 [ -n "${PGRAG_README_KEEP:-}" ] || trap cleanup EXIT
 bash docker/run-local.sh start >/dev/null || { echo "readme examples: 0 passed, 1 failed (cluster)"; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the PGXS
-# build (it must build the same module as CMake), the .clang-format check, a short run of each fuzz
-# target, the HTTP server's integration tests, the chat page in a browser and the README examples.
+# Runs every test: GoogleTest unit tests (ctest), pg_regress and pg_isolation_regress against a
+# throwaway cluster, the PGXS build (it must build the same module as CMake), the .clang-format check,
+# a short run of each fuzz target, the HTTP server's integration tests, the chat page in a browser and
+# the README examples.
 # Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,17 +43,18 @@ env -u OPENAI_API_KEY -u OPENAI_BASE_URL \
   ANTHROPIC_API_KEY=sk-ant-test-0123456789 ANTHROPIC_BASE_URL="http://127.0.0.1:$FAKE_PORT" \
   bash tests/start-test-cluster.sh "$DATADIR" "$PORT"
 rm -rf "$BUILD/regress" && mkdir -p "$BUILD/regress"
-# The SQL tests name the fake provider's default port (55480); for another one they run from a copy
-# with the port substituted (same length, so psql's alignment is unchanged).
+# The SQL tests name the fake provider at its default port, 55480; with another PGRAG_FAKE_PORT (of the
+# same length, so that psql's column widths stay) they run from a copy that names that port.
 REGRESS_IN=tests/regress
 if [ "$FAKE_PORT" != 55480 ]; then
   REGRESS_IN="$BUILD/regress-input"
-  rm -rf "$REGRESS_IN" && mkdir -p "$REGRESS_IN" && cp -r tests/regress/sql tests/regress/expected "$REGRESS_IN/"
-  sed -i -E "s/(127\.0\.0\.1|localhost):55480/\1:$FAKE_PORT/g" "$REGRESS_IN"/sql/*.sql "$REGRESS_IN"/expected/*.out
+  rm -rf "$REGRESS_IN" && cp -r tests/regress "$REGRESS_IN"
+  sed -i -e "s/127\.0\.0\.1:55480/127.0.0.1:$FAKE_PORT/g" -e "s/localhost:55480/localhost:$FAKE_PORT/g" \
+    "$REGRESS_IN"/sql/*.sql "$REGRESS_IN"/expected/*.out
 fi
 PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --host=127.0.0.1 --port="$PORT" --inputdir="$REGRESS_IN" --outputdir="$BUILD/regress" \
-  --dbname=pg_rag_regress --load-extension=pg_rag --schedule=tests/regress/schedule 2>&1 | tee "$BUILD/regress.log"
+  --dbname=pg_rag_regress --load-extension=pg_rag --schedule="$REGRESS_IN/schedule" 2>&1 | tee "$BUILD/regress.log"
 regress_line=$(grep -E 'All [0-9]+ tests passed|[0-9]+ of [0-9]+ tests (failed|passed)' "$BUILD/regress.log" | tail -1)
 if [[ "$regress_line" =~ All\ ([0-9]+)\ tests\ passed ]]; then
   passed=$((passed + BASH_REMATCH[1]))
@@ -61,6 +63,23 @@ elif [[ "$regress_line" =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
   [ -f "$BUILD/regress/regression.diffs" ] && head -200 "$BUILD/regress/regression.diffs"
 else
   failed=$((failed + 1)); tail -20 "$DATADIR/data/server.log" 2>/dev/null
+fi
+
+# 2b. Isolation tests (two sessions at once: SKIP LOCKED claims) against the same cluster.
+note "isolation tests (pg_isolation_regress)"
+rm -rf "$BUILD/isolation" && mkdir -p "$BUILD/isolation"
+PGUSER=postgres "$(pg_config --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
+  --host=127.0.0.1 --port="$PORT" --inputdir=tests/isolation --outputdir="$BUILD/isolation" \
+  --dbname=pg_rag_isolation --load-extension=pg_rag $(cd tests/isolation/specs && ls *.spec | sed 's/\.spec$//') \
+  2>&1 | tee "$BUILD/isolation.log"
+isolation_line=$(grep -E 'All [0-9]+ tests passed|[0-9]+ of [0-9]+ tests (failed|passed)' "$BUILD/isolation.log" | tail -1)
+if [[ "$isolation_line" =~ All\ ([0-9]+)\ tests\ passed ]]; then
+  passed=$((passed + BASH_REMATCH[1]))
+elif [[ "$isolation_line" =~ ([0-9]+)\ of\ ([0-9]+)\ tests\ failed ]]; then
+  failed=$((failed + BASH_REMATCH[1])); passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  [ -f "$BUILD/isolation/regression.diffs" ] && head -100 "$BUILD/isolation/regression.diffs"
+else
+  failed=$((failed + 1))
 fi
 
 # 3. The PGXS build compiles the same sources into a module exporting the same SQL functions.

@@ -101,6 +101,21 @@ SELECT length(rag_answer_cache_key('Q?')) AS key_bytes;
 SELECT rag_cache_answer('Cached Q?', 5, 'hybrid', NULL, '{"answer": "A.", "provider": "p", "model": "m", "latency_ms": 3}');
 SELECT rag_cached_answer('cached q') AS cached;
 
+-- Queued questions: a worker's round with the default retries (3) and retry delay.
+SELECT rag_enqueue_question('What is the text about apples?') IS NOT NULL AS enqueued;
+SELECT attempts, request FROM rag_claim_question('defaults-worker', '1 minute');
+SELECT rag_check_question_worker('defaults-worker');
+SELECT rag_extend_question_lease(id, 'defaults-worker', '1 minute') FROM rag_questions;
+SELECT rag_fail_question(id, 'defaults-worker', '{"message": "once"}') FROM rag_questions;
+UPDATE rag_questions SET retry_at = NULL;
+SELECT attempts FROM rag_claim_question('defaults-worker', '1 minute');
+SELECT rag_release_question(id, 'defaults-worker') FROM rag_questions;
+SELECT attempts FROM rag_claim_question('defaults-worker', '1 minute');
+SELECT rag_finish_question(id, 'defaults-worker', '{"answer": "A."}') FROM rag_questions;
+SELECT rag_question(id) ->> 'status' AS status FROM rag_questions;
+SELECT * FROM rag_question_counts();
+SELECT rag_prune_questions('0 seconds') AS pruned;
+
 -- Settings from their C definitions: every pg_rag setting, numbers in base units without a unit.
 SELECT rag_setting('pg_rag.rrf_k'), rag_setting('pg_rag.request_timeout'), rag_setting('pg_rag.search_cache_mb'),
        rag_setting('pg_rag.answer_cache'), rag_setting('pg_rag.llm_providers'), rag_setting('pg_rag.system_prompt');

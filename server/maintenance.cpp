@@ -1,0 +1,47 @@
+// Background pruning of idle sessions and finished questions.
+#include "maintenance.hpp"
+
+#include <cstdio>
+#include <string>
+
+namespace pgrag::server {
+
+void Maintenance::run_once() {
+    const Options& o = app_.options;
+    long sessions = 0, questions = 0;
+    try {
+        Lease db = app_.pool.acquire();
+        if (o.session_ttl_s > 0)
+            sessions = std::stol(
+                db.value("SELECT rag_prune_sessions($1::interval)", {Param::text(interval_param(o.session_ttl_s))})
+                    .value_or("0"));
+        if (o.question_retention_s > 0)
+            questions = std::stol(db.value("SELECT rag_prune_questions($1::interval)",
+                                           {Param::text(interval_param(o.question_retention_s))})
+                                      .value_or("0"));
+        db.release();
+        app_.metrics.observe_maintenance(true, sessions, questions);
+        if (sessions > 0 || questions > 0)
+            std::fprintf(stderr, "maintenance: pruned %ld idle session(s) and %ld finished question(s)\n", sessions,
+                         questions);
+    } catch (...) {
+        app_.metrics.observe_maintenance(false, 0, 0);
+        std::fprintf(stderr, "maintenance: pruning failed (next run in %.0f s): %s\n", o.maintenance_interval_s,
+                     to_api_error(std::current_exception()).what());
+    }
+}
+
+void Maintenance::start() {
+    thread_ = std::thread([this] {
+        auto interval = std::chrono::milliseconds(static_cast<long>(app_.options.maintenance_interval_s * 1000));
+        do {
+            run_once();
+        } while (app_.maintenance_wakeup.wait(app_.maintenance_wakeup.generation(), interval));
+    });
+}
+
+void Maintenance::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pgrag::server
