@@ -60,6 +60,7 @@ void add_chat_routes(Router& r, App& app);
 void add_document_routes(Router& r, App& app);
 void add_search_routes(Router& r, App& app);
 void add_openai_routes(Router& r, App& app);
+void add_openai_embedding_routes(Router& r, App& app);  // called by add_openai_routes
 
 // Milliseconds since t.
 double ms_since(std::chrono::steady_clock::time_point t);

@@ -43,6 +43,12 @@ double to_seconds(const std::string& flag, const std::string& v) {
     return d;
 }
 
+bool to_bool(const std::string& flag, const std::string& v) {
+    if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
+    if (v == "off" || v == "false" || v == "no" || v == "0") return false;
+    throw std::invalid_argument(flag + std::string(" must be on or off, not \"") + v + "\"");
+}
+
 void set_listen(Options& o, const std::string& v) {
     // host:port, [v6]:port
     size_t colon = v.rfind(':');
@@ -96,6 +102,9 @@ const std::vector<Spec>& specs() {
         {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT",
          "seconds streams may take to finish after SIGTERM (default 30)",
          [](Options& o, const std::string& v) { o.shutdown_timeout_s = to_int("--shutdown-timeout", v, 0, 86400); }},
+        {"--append-sources", "PGRAG_APPEND_SOURCES",
+         "on: /v1/chat/completions appends the cited sources to the answer text (default off)",
+         [](Options& o, const std::string& v) { o.append_sources = to_bool("--append-sources", v); }},
     };
     return s;
 }

@@ -19,6 +19,7 @@ struct Options {
     int write_timeout_s = 30;
     int request_timeout_s = 120;  // statement_timeout of every query, and the limit of one generation
     int shutdown_timeout_s = 30;  // SIGTERM: how long streams in flight may take to finish
+    bool append_sources = false;  // /v1/chat/completions appends the cited sources to the text by default
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.

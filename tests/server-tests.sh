@@ -47,11 +47,17 @@ CREATE ROLE srv_unreachable LOGIN SUPERUSER;
 ALTER ROLE srv_unreachable SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_unreachable SET pg_rag.ollama_chat_url = 'http://127.0.0.1:$((PG_PORT + 9))';
 ALTER ROLE srv_unreachable SET pg_rag.max_retries = 0;
+CREATE ROLE srv_ollama LOGIN SUPERUSER;
+ALTER ROLE srv_ollama SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_ollama SET pg_rag.ollama_chat_url = '$fake';
+CREATE ROLE srv_midstream LOGIN SUPERUSER;
+ALTER ROLE srv_midstream SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_midstream SET pg_rag.ollama_chat_url = '$fake/fault/midstream';
 CREATE ROLE srv_noaccess LOGIN;
 SQL
 
 PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \
-  PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) \
+  PGRAG_TEST_ROOT="$PWD" PGRAG_TEST_SERVER_PORT=$((PG_PORT + 3)) PGRAG_TEST_FAKE_PORT="$FAKE_PORT" \
   timeout -k 10 300 "$BUILD/server_tests" --gtest_brief=1 >"$WORK/gtest.log" 2>&1
 # Output goes to a file, not a pipe: a server a failed test left running must not hold the step open.
 cat "$WORK/gtest.log"
