@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: GoogleTest unit tests (ctest), pg_regress against a throwaway cluster, the PGXS
 # build (it must build the same module as CMake), the .clang-format check, a short run of each fuzz
-# target, the HTTP server's integration tests and the README examples. Prints one closing line:
-# "N passed, M failed".
+# target, the HTTP server's integration tests, the openai npm client against the server and the README
+# examples. Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
@@ -89,7 +89,17 @@ else
   failed=$((failed + 1))
 fi
 
-# 7. Every example of the README runs as written after `make run`.
+# 7. The official openai npm client against the server (tests/openai-client-test.sh; Node 20 and npm).
+note "openai npm client"
+bash tests/openai-client-test.sh 2>&1 | tee "$BUILD/openai-client.log"
+openai_line=$(grep -E '^openai client: [0-9]+ passed, [0-9]+ failed' "$BUILD/openai-client.log" | tail -1)
+if [[ "$openai_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1))
+fi
+
+# 8. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
