@@ -15,7 +15,8 @@ if [ -z "${PGRAG_DATADIR:-}" ] && [ "$(id -u)" -eq 0 ] && ! runuser -u postgres 
 fi
 
 SERVER_PID="$DATADIR/pg_rag_server.pid"
-SERVER_BIN="$(command -v pg_rag_server || echo build/pg_rag_server)"
+# PGRAG_SERVER_BIN: a given binary (the tests run the one they just built, not whatever is installed).
+SERVER_BIN="${PGRAG_SERVER_BIN:-$(command -v pg_rag_server || echo build/pg_rag_server)}"
 
 # The server runs in the background as the calling user and connects over TCP as postgres.
 start_server() {
