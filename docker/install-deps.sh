@@ -13,6 +13,14 @@ PACKAGES=(
   clang-format               # make test checks the C++ against .clang-format
 )
 
+# The openai npm client test (tests/openai-client-test.sh) needs Node and npm: Debian's, unless a node
+# is already installed (e.g. Node 20 from elsewhere, which brings its own npm that must not be replaced).
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(npm)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -67,6 +67,7 @@ void add_search_routes(Router& r, App& app);
 void add_openai_routes(Router& r, App& app);
 void add_web_routes(Router& r, App& app);
 void add_question_routes(Router& r, App& app);
+void add_openai_embedding_routes(Router& r, App& app);  // called by add_openai_routes
 
 // Milliseconds since t.
 double ms_since(std::chrono::steady_clock::time_point t);

@@ -49,6 +49,12 @@ double positive_duration(const std::string& flag, const std::string& v) {
     return d;
 }
 
+bool to_bool(const std::string& flag, const std::string& v) {
+    if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
+    if (v == "off" || v == "false" || v == "no" || v == "0") return false;
+    throw std::invalid_argument(flag + std::string(" must be on or off, not \"") + v + "\"");
+}
+
 void set_listen(Options& o, const std::string& v) {
     // host:port, [v6]:port
     size_t colon = v.rfind(':');
@@ -129,6 +135,9 @@ const std::vector<Spec>& specs() {
          [](Options& o, const std::string& v) {
              o.maintenance_interval_s = positive_duration("--maintenance-interval", v);
          }},
+        {"--append-sources", "PGRAG_APPEND_SOURCES",
+         "on: /v1/chat/completions appends the cited sources to the answer text (default off)",
+         [](Options& o, const std::string& v) { o.append_sources = to_bool("--append-sources", v); }},
     };
     return s;
 }

@@ -23,6 +23,7 @@ struct Options {
     int request_timeout_s = 120;                // statement_timeout of every query, and the limit of one generation
     int shutdown_timeout_s = 30;                // SIGTERM: how long streams in flight may take to finish
     std::string web_root = default_web_root();  // the chat page's static files
+    bool append_sources = false;                // /v1/chat/completions appends the cited sources to the text by default
     // Queued questions (POST /api/questions) and background pruning; durations in seconds.
     int question_workers = 2;                 // 0: this server answers no queued questions
     double question_lease_s = 300;            // a claim lasts this long (extended while the answer runs)

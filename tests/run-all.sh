@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: GoogleTest unit tests (ctest), pg_regress and pg_isolation_regress against a
 # throwaway cluster, the PGXS build (it must build the same module as CMake), the .clang-format check,
-# a short run of each fuzz target, the HTTP server's integration tests, the chat page in a browser and
-# the README examples.
+# a short run of each fuzz target, the HTTP server's integration tests, the openai npm client against
+# the server, the chat page in a browser and the README examples.
 # Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -116,7 +116,17 @@ else
   failed=$((failed + 1))
 fi
 
-# 7. The chat page in a real browser (tests/web-tests.sh: chromium through puppeteer-core).
+# 7. The official openai npm client against the server (tests/openai-client-test.sh; Node 20 and npm).
+note "openai npm client"
+bash tests/openai-client-test.sh 2>&1 | tee "$BUILD/openai-client.log"
+openai_line=$(grep -E '^openai client: [0-9]+ passed, [0-9]+ failed' "$BUILD/openai-client.log" | tail -1)
+if [[ "$openai_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1))
+fi
+
+# 8. The chat page in a real browser (tests/web-tests.sh: chromium through puppeteer-core).
 note "chat page in a browser"
 bash tests/web-tests.sh 2>&1 | tee "$BUILD/web-tests.log"
 web_line=$(grep -E '^web tests: [0-9]+ passed, [0-9]+ failed' "$BUILD/web-tests.log" | tail -1)
@@ -126,7 +136,7 @@ else
   failed=$((failed + 1))
 fi
 
-# 8. Every example of the README runs as written after `make run`.
+# 9. Every example of the README runs as written after `make run`.
 note "README examples"
 if bash tests/readme-examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 

@@ -58,6 +58,12 @@ CREATE ROLE srv_unreachable LOGIN SUPERUSER;
 ALTER ROLE srv_unreachable SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_unreachable SET pg_rag.ollama_chat_url = 'http://127.0.0.1:$((PG_PORT + 9))';
 ALTER ROLE srv_unreachable SET pg_rag.max_retries = 0;
+CREATE ROLE srv_ollama LOGIN SUPERUSER;
+ALTER ROLE srv_ollama SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_ollama SET pg_rag.ollama_chat_url = '$fake';
+CREATE ROLE srv_midstream LOGIN SUPERUSER;
+ALTER ROLE srv_midstream SET pg_rag.llm_providers = 'ollama';
+ALTER ROLE srv_midstream SET pg_rag.ollama_chat_url = '$fake/fault/midstream';
 CREATE ROLE srv_noaccess LOGIN;
 -- Tests ask the same questions under different set-ups: answers are cached only for srv_cache's tests.
 ALTER DATABASE pg_rag_server SET pg_rag.answer_cache = off;

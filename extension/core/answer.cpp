@@ -147,7 +147,13 @@ Answer generate_stream(const ChatSettings& s, const Prompt& prompt, http::Client
     ChatStreamDecoder decoder(codec, a, on_text);
     http::Request r = codec.request(s, a.model, prompt, true);
     r.on_data = [&](std::string_view bytes) { decoder.feed(bytes); };
-    auto responses = client.send_all({r}, s.http, interrupted);
+    std::vector<http::Response> responses;
+    try {
+        responses = client.send_all({r}, s.http, interrupted);
+    } catch (const Error& e) {
+        // An error event in the stream carries the provider's words: keys redacted, as in any failure.
+        throw Error(e.code(), redact_secrets(e.what(), s.api_key), e.detail(), e.hint());
+    }
     const http::Response& res = responses.at(0);
     if (res.status < 200 || res.status >= 300)
         throw_provider_failure(s.provider, "chat", res, s.api_key, s.http.timeout_ms);

@@ -65,7 +65,19 @@ void openai_parse(const json& doc, Answer& a) {
     a.completion_tokens = count_at(doc, {"usage", "completion_tokens"});
 }
 
+// A stream's error event ({"error": {...}} or {"error": "..."}, as OpenAI-compatible servers and Ollama
+// send when generation fails after the response began): the provider's failure, never a silent end.
+void throw_stream_error(const char* provider, const json& doc) {
+    json err = get_path(doc, {"error"});
+    if (err.is_null()) return;
+    json message = err.is_object() ? get_path(err, {"message"}) : err;
+    throw Error(ErrorCode::ExternalRoutineException,
+                std::string("pg_rag: ") + provider +
+                    " chat failed mid-stream: " + (message.is_string() ? message.get<std::string>() : err.dump()));
+}
+
 void openai_event(const json& doc, Answer& a, const TextSink& emit) {
+    throw_stream_error("openai", doc);
     emit_text(get_path(first_of(doc, "choices"), {"delta", "content"}), emit);
     if (get_path(doc, {"usage", "prompt_tokens"}).is_number()) {
         a.prompt_tokens = count_at(doc, {"usage", "prompt_tokens"});
@@ -93,6 +105,7 @@ void ollama_parse(const json& doc, Answer& a) {
 }
 
 void ollama_event(const json& doc, Answer& a, const TextSink& emit) {
+    throw_stream_error("ollama", doc);
     emit_text(get_path(doc, {"message", "content"}), emit);
     if (get_path(doc, {"done"}) == json(true)) {
         a.prompt_tokens = count_at(doc, {"prompt_eval_count"});

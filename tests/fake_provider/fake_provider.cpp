@@ -91,6 +91,12 @@ std::vector<std::string> pieces_of(const std::string& reply) {
     return out;
 }
 
+// The fault "midstream" keeps the first two pieces only: the stream fails after text was sent.
+std::vector<std::string> midstream_cut(const Plan& plan, std::vector<std::string> pieces) {
+    if (plan.fault == "midstream" && pieces.size() > 2) pieces.resize(2);
+    return pieces;
+}
+
 // Streams events built from the reply's pieces; the content provider must never throw. on_cut runs
 // when the client went away before the last piece (it cancelled the request).
 void stream_events(httplib::Response& res, const char* content_type, std::vector<std::string> events, int gap_ms,
@@ -304,13 +310,26 @@ struct Server::Impl {
         std::string reply = fake_reply("openai", system, turns);
         if (body.value("stream", false)) {
             std::vector<std::string> events;
-            for (const auto& p : pieces_of(reply))
+            for (const auto& p : midstream_cut(plan, pieces_of(reply)))
                 events.push_back("data: " +
                                  json{{"id", "c"},
                                       {"object", "chat.completion.chunk"},
                                       {"choices", json::array({{{"index", 0}, {"delta", {{"content", p}}}}})}}
                                      .dump() +
                                  "\n\n");
+            if (plan.fault == "midstream") {  // as vLLM does when generation fails after it began
+                std::string key = req.get_header_value("Authorization").substr(7);
+                events.push_back("data: " +
+                                 json{{"error",
+                                       {{"message", "The model crashed while serving key " + key + "."},
+                                        {"type", "server_error"},
+                                        {"param", nullptr},
+                                        {"code", nullptr}}}}
+                                     .dump() +
+                                 "\n\n");
+                events.push_back("data: [DONE]\n\n");
+                return stream_events(res, "text/event-stream", events, plan.gap_ms);
+            }
             events.push_back("data: " +
                              json{{"id", "c"},
                                   {"choices", json::array()},
@@ -345,12 +364,16 @@ struct Server::Impl {
         }
         if (body.value("stream", true)) {  // Ollama streams unless told not to
             std::vector<std::string> lines;
-            for (const auto& p : pieces_of(fake_reply("ollama", system, turns)))
+            for (const auto& p : midstream_cut(plan, pieces_of(fake_reply("ollama", system, turns))))
                 lines.push_back(json{{"model", body["model"]},
                                      {"message", {{"role", "assistant"}, {"content", p}}},
                                      {"done", false}}
                                     .dump() +
                                 "\n");
+            if (plan.fault == "midstream") {  // Ollama's error line when the model runner fails
+                lines.push_back(json{{"error", "model runner has unexpectedly stopped"}}.dump() + "\n");
+                return stream_events(res, "application/x-ndjson", lines, plan.gap_ms);
+            }
             lines.push_back(json{{"model", body["model"]},
                                  {"message", {{"role", "assistant"}, {"content", ""}}},
                                  {"done", true},

@@ -5,6 +5,9 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -548,97 +551,41 @@ TEST(Web, MissingWebRootServesTheApiAndExplains) {
     EXPECT_NE(srv.log().find("chat page not served"), std::string::npos) << srv.log();
 }
 
-TEST(OpenAi, ModelsAndCompletions) {
-    auto c = main_client();
-    auto r = c.Get("/v1/models");
-    ASSERT_EQ(r->status, 200);
-    EXPECT_EQ(body_json(r)["object"], "list");
-    EXPECT_EQ(body_json(r)["data"][0]["id"], "pg_rag");
-    json req = {{"model", "pg_rag"},
-                {"messages",
-                 {{{"role", "system"}, {"content", "be brief"}},
-                  {{"role", "user"}, {"content", "How long do refunds take?"}}}}};
-    r = c.Post("/v1/chat/completions", req.dump(), "application/json");
-    ASSERT_EQ(r->status, 200) << r->body;
-    json a = body_json(r);
-    EXPECT_EQ(a["object"], "chat.completion");
-    EXPECT_EQ(a["choices"][0]["message"]["role"], "assistant");
-    EXPECT_EQ(a["choices"][0]["message"]["content"], "Refunds are processed within five business days. [1]");
-    EXPECT_EQ(a["choices"][0]["finish_reason"], "stop");
-    EXPECT_GT(a["usage"]["total_tokens"].get<int>(), 0);
-    EXPECT_EQ(a["sources"][0]["title"], "Refund policy");
-    // Earlier messages are the conversation: the follow-up is made standalone for retrieval.
-    json follow = {{"model", "pg_rag"},
-                   {"messages",
-                    {{{"role", "user"}, {"content", "How long does shipping to Europe take?"}},
-                     {{"role", "assistant"}, {"content", "Seven to ten days. [1]"}},
-                     {{"role", "user"}, {"content", "And express?"}}}}};
-    r = c.Post("/v1/chat/completions", follow.dump(), "application/json");
-    ASSERT_EQ(r->status, 200) << r->body;
-    EXPECT_NE(body_json(r)["choices"][0]["message"]["content"].get<std::string>().find("Express shipping"),
-              std::string::npos)
-        << r->body;
-    // Errors in OpenAI's shape.
-    r = c.Post("/v1/chat/completions", R"({"model": "pg_rag", "messages": []})", "application/json");
-    EXPECT_EQ(r->status, 400);
-    json e = body_json(r)["error"];
-    EXPECT_TRUE(e.contains("param") && e.contains("type") && e.contains("message") && e.contains("code"));
-    r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "assistant", "content": "hi"}]})", "application/json");
-    EXPECT_EQ(r->status, 400);
-    r = c.Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "q"}], "temperature": "hot"})",
-               "application/json");
-    EXPECT_EQ(r->status, 400);
+namespace {
+
+json openai_chat(const std::string& question) {
+    return {{"model", "pg_rag"}, {"messages", {{{"role", "user"}, {"content", question}}}}};
 }
 
-TEST(OpenAi, StreamedCompletionWithUsage) {
-    auto c = main_client();
-    json req = {
-        {"model", "pg_rag"},
-        {"stream", true},
-        {"stream_options", {{"include_usage", true}}},
-        {"messages", {{{"role", "user"}, {"content", "How long do refunds take and can digital goods be refunded?"}}}}};
-    auto s = post_stream(c, "/v1/chat/completions", req);
-    EXPECT_EQ(s.content_type, "text/event-stream");
-    ASSERT_GE(s.events.size(), 5u);
-    EXPECT_EQ(s.events.back().data, "[DONE]");
-    const json& first = s.events.front().data;
-    EXPECT_EQ(first["object"], "chat.completion.chunk");
-    EXPECT_EQ(first["choices"][0]["delta"]["role"], "assistant");
-    EXPECT_EQ(first["sources"][0]["n"], 1);
-    const json& usage = s.events[s.events.size() - 2].data;
-    EXPECT_TRUE(usage["choices"].empty());
-    EXPECT_GT(usage["usage"]["completion_tokens"].get<int>(), 0);
-    const json& stop = s.events[s.events.size() - 3].data;
-    EXPECT_EQ(stop["choices"][0]["finish_reason"], "stop");
+// The text of a streamed completion: the content deltas joined.
+std::string streamed_text(const Streamed& s) {
     std::string text;
-    for (size_t i = 1; i + 3 < s.events.size(); ++i)
-        text += s.events[i].data["choices"][0]["delta"]["content"].get<std::string>();
-    EXPECT_EQ(
-        text,
-        "Refunds are processed within five business days. [1] Digital goods cannot be refunded after download. [1]");
-    // Without include_usage there is no usage chunk.
-    req.erase("stream_options");
-    s = post_stream(c, "/v1/chat/completions", req);
-    EXPECT_EQ(s.events[s.events.size() - 2].data["choices"][0]["finish_reason"], "stop");
+    for (const auto& e : s.events)
+        if (e.data.is_object() && e.data.contains("choices") && !e.data["choices"].empty() &&
+            e.data["choices"][0]["delta"].contains("content"))
+            text += e.data["choices"][0]["delta"]["content"].get<std::string>();
+    return text;
 }
 
-TEST(OpenAi, EmbeddingsFloatAndBase64) {
-    auto c = main_client();
-    auto r = c.Post("/v1/embeddings", json{{"model", "pg_rag"}, {"input", "refund policy"}}.dump(), "application/json");
-    ASSERT_EQ(r->status, 200) << r->body;
-    json one = body_json(r);
-    EXPECT_EQ(one["object"], "list");
-    ASSERT_EQ(one["data"].size(), 1u);
-    std::vector<float> floats = one["data"][0]["embedding"].get<std::vector<float>>();
-    EXPECT_EQ(floats.size(), 384u);
-    r = c.Post("/v1/embeddings", json{{"input", {"refund policy", "shipping"}}, {"encoding_format", "base64"}}.dump(),
-               "application/json");
-    ASSERT_EQ(r->status, 200) << r->body;
-    json two = body_json(r);
-    ASSERT_EQ(two["data"].size(), 2u);
-    EXPECT_EQ(two["data"][1]["index"], 1);
-    // Standard base64 of little-endian float32: decodes to exactly the float answer.
-    std::string b64 = two["data"][0]["embedding"];
+std::string psql_text(const std::string& sql) {
+    std::string cmd = "psql -X -qtA -h 127.0.0.1 -p " + kPgPort + " -U postgres -d pg_rag_server -c \"" + sql + "\"";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (p && fgets(buf, sizeof buf, p)) out += buf;
+    if (p) pclose(p);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+// What the fake provider last received on an endpoint (GET /last/ENDPOINT).
+json fake_last(const std::string& endpoint) {
+    httplib::Client f("127.0.0.1", kFakePort);
+    auto r = f.Get("/last/" + endpoint);
+    return r ? json::parse(r->body, nullptr, false) : json();
+}
+
+std::vector<float> decode_float32_base64(const std::string& b64) {
     static const std::string kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string bytes;
     unsigned acc = 0;
@@ -652,17 +599,357 @@ TEST(OpenAi, EmbeddingsFloatAndBase64) {
             bytes += static_cast<char>((acc >> bits) & 0xff);
         }
     }
-    ASSERT_EQ(bytes.size(), floats.size() * 4);
-    for (size_t i = 0; i < floats.size(); ++i) {
-        uint32_t u = 0;
+    std::vector<float> out(bytes.size() / 4);
+    for (size_t i = 0; i < out.size(); ++i) {
+        uint32_t u = 0;  // little-endian whatever this host is
         for (int b = 0; b < 4; ++b) u |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i * 4 + b])) << (8 * b);
-        float f;
-        std::memcpy(&f, &u, 4);
-        ASSERT_EQ(f, floats[i]) << i;
+        std::memcpy(&out[i], &u, 4);
     }
-    EXPECT_EQ(c.Post("/v1/embeddings", R"({"input": [1, 2]})", "application/json")->status, 400);
-    EXPECT_EQ(c.Post("/v1/embeddings", R"({"input": ""})", "application/json")->status, 400);
-    EXPECT_EQ(c.Post("/v1/embeddings", R"({"input": "x", "encoding_format": "hex"})", "application/json")->status, 400);
+    return out;
+}
+
+}  // namespace
+
+TEST(OpenAi, ModelsAndCompletions) {
+    auto c = main_client();
+    auto r = c.Get("/v1/models");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(body_json(r)["object"], "list");
+    EXPECT_EQ(body_json(r)["data"][0],
+              json({{"id", "pg_rag"}, {"object", "model"}, {"created", 0}, {"owned_by", "pg_rag"}}));
+    r = c.Get("/v1/models/pg_rag");
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(body_json(r)["id"], "pg_rag");
+    r = c.Get("/v1/models/gpt-4o");
+    EXPECT_EQ(r->status, 404);
+    EXPECT_EQ(body_json(r)["error"]["code"], "model_not_found");
+    json req = {{"model", "pg_rag"},
+                {"messages",
+                 {{{"role", "system"}, {"content", "be brief"}},
+                  {{"role", "user"}, {"content", "How long do refunds take?"}}}}};
+    r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json a = body_json(r);
+    EXPECT_EQ(a["object"], "chat.completion");
+    EXPECT_EQ(a["model"], "pg_rag");
+    EXPECT_EQ(a["id"].get<std::string>().rfind("chatcmpl-", 0), 0u);
+    EXPECT_EQ(a["choices"][0]["message"]["role"], "assistant");
+    EXPECT_EQ(a["choices"][0]["message"]["content"], "Refunds are processed within five business days. [1]");
+    EXPECT_EQ(a["choices"][0]["finish_reason"], "stop");
+    EXPECT_GT(a["usage"]["total_tokens"].get<int>(), 0);
+    EXPECT_EQ(a["usage"]["total_tokens"],
+              a["usage"]["prompt_tokens"].get<int>() + a["usage"]["completion_tokens"].get<int>());
+    EXPECT_EQ(a["sources"][0]["title"], "Refund policy");
+    EXPECT_EQ(a["sources"][0]["n"], 1);
+    // Content parts are read as text; a missing model is pg_rag.
+    r = c.Post("/v1/chat/completions",
+               json{{"messages",
+                     {{{"role", "user"},
+                       {"content",
+                        {{{"type", "text"}, {"text", "How long do refunds take?"}},
+                         {{"type", "image_url"}, {"image_url", {{"url", "http://x/y.png"}}}}}}}}}}
+                   .dump(),
+               "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["choices"][0]["message"]["content"], a["choices"][0]["message"]["content"]);
+    // Earlier messages are the conversation: the follow-up is made standalone for retrieval.
+    json follow = {{"model", "pg_rag"},
+                   {"messages",
+                    {{{"role", "user"}, {"content", "How long does shipping to Europe take?"}},
+                     {{"role", "assistant"}, {"content", "Seven to ten days. [1]"}},
+                     {{"role", "user"}, {"content", "And express?"}}}}};
+    r = c.Post("/v1/chat/completions", follow.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(body_json(r)["choices"][0]["message"]["content"].get<std::string>().find("Express shipping"),
+              std::string::npos)
+        << r->body;
+    // pg_rag's own options: k, mode and filter reach the search.
+    json opts = openai_chat("How long do refunds take?");
+    opts["pg_rag"] = {{"k", 1}, {"mode", "keyword"}};
+    r = c.Post("/v1/chat/completions", opts.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["sources"].size(), 1u);
+    opts["pg_rag"] = {{"filter", {{"lang", "fr"}}}};
+    r = c.Post("/v1/chat/completions", opts.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["sources"].size(), 0u);
+}
+
+TEST(OpenAi, UnknownModelIs404ModelNotFound) {
+    auto c = main_client();
+    json req = openai_chat("How long do refunds take?");
+    req["model"] = "gpt-4o";
+    for (const char* path : {"/v1/chat/completions", "/v1/embeddings"}) {
+        json body = std::string(path) == "/v1/embeddings" ? json{{"model", "gpt-4o"}, {"input", "x"}} : req;
+        auto r = c.Post(path, body.dump(), "application/json");
+        ASSERT_EQ(r->status, 404) << path;
+        json e = body_json(r)["error"];
+        EXPECT_EQ(e["code"], "model_not_found") << path;
+        EXPECT_EQ(e["type"], "invalid_request_error");
+        EXPECT_TRUE(e.contains("param"));
+        EXPECT_NE(e["message"].get<std::string>().find("gpt-4o"), std::string::npos);
+    }
+    req["model"] = 4;
+    EXPECT_EQ(c.Post("/v1/chat/completions", req.dump(), "application/json")->status, 400);
+}
+
+TEST(OpenAi, BadCompletionRequestsAre400InOpenAisShape) {
+    auto c = main_client();
+    const std::string q = R"("messages": [{"role": "user", "content": "How long do refunds take?"}])";
+    for (const std::string& body :
+         std::vector<std::string>{R"({"model": "pg_rag", "messages": []})",
+                                  R"({"model": "pg_rag"})",
+                                  R"({"messages": "hi"})",
+                                  R"({"messages": [{"content": "q"}]})",
+                                  R"({"messages": [{"role": 1, "content": "q"}]})",
+                                  R"({"messages": [{"role": "tool", "content": "q"}]})",
+                                  R"({"messages": [{"role": "user", "content": 5}]})",
+                                  R"({"messages": [{"role": "user", "content": [{"text": "q"}]}]})",
+                                  R"({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]})",
+                                  R"({"messages": [{"role": "assistant", "content": "hi"}]})",
+                                  R"({"messages": [{"role": "user", "content": "  "}]})",
+                                  R"({"messages": [{"role": "user"}]})",
+                                  "{" + q + R"(, "stream": "yes"})",
+                                  "{" + q + R"(, "stream_options": 5})",
+                                  "{" + q + R"(, "stream": true, "stream_options": {"include_usage": 1}})",
+                                  "{" + q + R"(, "max_tokens": 0})",
+                                  "{" + q + R"(, "max_tokens": "5"})",
+                                  "{" + q + R"(, "max_tokens": 2.5})",
+                                  "{" + q + R"(, "max_completion_tokens": 100001})",
+                                  "{" + q + R"(, "temperature": 3})",
+                                  "{" + q + R"(, "temperature": "hot"})",
+                                  "{" + q + R"(, "n": 2})",
+                                  "{" + q + R"(, "pg_rag": 5})",
+                                  "{" + q + R"(, "pg_rag": {"apend_sources": true}})",
+                                  "{" + q + R"(, "pg_rag": {"append_sources": "yes"}})",
+                                  "{" + q + R"(, "pg_rag": {"k": 0}})",
+                                  "{" + q + R"(, "pg_rag": {"k": 51}})",
+                                  "{" + q + R"(, "pg_rag": {"mode": "psychic"}})",
+                                  "{" + q + R"(, "pg_rag": {"filter": "lang"}})",
+                                  "[1]",
+                                  "{not json"}) {
+        auto r = c.Post("/v1/chat/completions", body, "application/json");
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 400) << body << " -> " << r->body;
+        json e = body_json(r)["error"];
+        EXPECT_EQ(e["type"], "invalid_request_error") << body;
+        EXPECT_TRUE(e.contains("param") && e.contains("code")) << body;
+        EXPECT_FALSE(e["message"].get<std::string>().empty()) << body;
+    }
+    // Fields of OpenAI's that pg_rag does not use are ignored, as front ends send many.
+    auto r = c.Post("/v1/chat/completions",
+                    "{" + q + R"(, "top_p": 0.9, "user": "u1", "n": 1, "presence_penalty": 0, "seed": 3})",
+                    "application/json");
+    EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST(OpenAi, StreamedCompletionWithUsage) {
+    auto c = main_client();
+    json req = openai_chat("How long do refunds take and can digital goods be refunded?");
+    req["stream"] = true;
+    req["stream_options"] = {{"include_usage", true}};
+    auto s = post_stream(c, "/v1/chat/completions", req);
+    EXPECT_EQ(s.status, 200);
+    EXPECT_EQ(s.content_type, "text/event-stream");
+    ASSERT_GE(s.events.size(), 5u);
+    EXPECT_EQ(s.events.back().data, "[DONE]");
+    const json& first = s.events.front().data;
+    EXPECT_EQ(first["object"], "chat.completion.chunk");
+    EXPECT_EQ(first["model"], "pg_rag");
+    EXPECT_EQ(first["choices"][0]["delta"]["role"], "assistant");
+    EXPECT_EQ(first["sources"][0]["n"], 1);
+    // The usage chunk: choices empty, usage set, before [DONE]; every other chunk has "usage": null.
+    const json& usage = s.events[s.events.size() - 2].data;
+    EXPECT_TRUE(usage["choices"].empty());
+    EXPECT_GT(usage["usage"]["completion_tokens"].get<int>(), 0);
+    EXPECT_EQ(usage["usage"]["total_tokens"],
+              usage["usage"]["prompt_tokens"].get<int>() + usage["usage"]["completion_tokens"].get<int>());
+    for (size_t i = 0; i + 2 < s.events.size(); ++i) {
+        EXPECT_TRUE(s.events[i].data.contains("usage") && s.events[i].data["usage"].is_null()) << i;
+        EXPECT_EQ(s.events[i].data["id"], first["id"]) << "one id for the whole completion";
+    }
+    const json& stop = s.events[s.events.size() - 3].data;
+    EXPECT_EQ(stop["choices"][0]["finish_reason"], "stop");
+    EXPECT_EQ(
+        streamed_text(s),
+        "Refunds are processed within five business days. [1] Digital goods cannot be refunded after download. [1]");
+    EXPECT_GE(s.events.size(), 6u) << "the extractive answer streams sentence by sentence";
+    // Without include_usage there is no usage chunk and no usage member.
+    req.erase("stream_options");
+    s = post_stream(c, "/v1/chat/completions", req);
+    ASSERT_GE(s.events.size(), 3u);
+    EXPECT_EQ(s.events[s.events.size() - 2].data["choices"][0]["finish_reason"], "stop");
+    EXPECT_FALSE(s.events.front().data.contains("usage"));
+}
+
+TEST(OpenAi, AppendSourcesByRequestAndByServerOption) {
+    auto c = main_client();
+    const std::string answer = "Refunds are processed within five business days. [1]";
+    const std::string footer = "\n\nSources:\n- [1] Refund policy (kb/refunds)\n";
+    json req = openai_chat("How long do refunds take?");
+    req["pg_rag"] = {{"append_sources", true}};
+    auto r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["choices"][0]["message"]["content"], answer + footer);
+    req["stream"] = true;
+    auto s = post_stream(c, "/v1/chat/completions", req);
+    EXPECT_EQ(streamed_text(s), answer + footer);
+    EXPECT_EQ(s.events[s.events.size() - 3].data["choices"][0]["delta"]["content"], footer) << "the list comes last";
+    // --append-sources on makes it the default; a request may still turn it off.
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("postgres"), "--append-sources", "on"});
+    auto c2 = srv.client();
+    req = openai_chat("How long do refunds take?");
+    r = c2.Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["choices"][0]["message"]["content"], answer + footer);
+    req["pg_rag"] = {{"append_sources", false}};
+    r = c2.Post("/v1/chat/completions", req.dump(), "application/json");
+    EXPECT_EQ(body_json(r)["choices"][0]["message"]["content"], answer);
+    // An answer citing nothing gets no list.
+    req = openai_chat("How long do refunds take?");
+    req["pg_rag"] = {{"filter", {{"lang", "fr"}}}};
+    r = c2.Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["choices"][0]["message"]["content"].get<std::string>().find("Sources:"), std::string::npos);
+    srv.stop();
+    int st = std::system((kBin + " --append-sources maybe 2>/dev/null").c_str());
+    EXPECT_EQ(WEXITSTATUS(st), 2);
+}
+
+// max_tokens (or max_completion_tokens, which wins) and temperature reach the provider (fake Ollama).
+TEST(OpenAi, MaxTokensAndTemperatureReachTheProvider) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_ollama")});
+    auto c = srv.client();
+    json req = openai_chat("How long do refunds take?");
+    req["max_tokens"] = 42;
+    req["temperature"] = 0.25;
+    auto r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(body_json(r)["choices"][0]["message"]["content"],
+              "ollama says: Refunds are processed within five business days. [1]");
+    EXPECT_EQ(body_json(r)["usage"]["prompt_tokens"], 90);  // the provider's own counts
+    EXPECT_EQ(body_json(r)["usage"]["completion_tokens"], 9);
+    json sent = fake_last("ollama-chat");
+    EXPECT_EQ(sent["options"]["num_predict"], 42) << sent.dump();
+    EXPECT_EQ(sent["options"]["temperature"], 0.25);
+    req["max_completion_tokens"] = 17;
+    req["stream"] = true;
+    auto s = post_stream(c, "/v1/chat/completions", req);
+    EXPECT_EQ(s.events.back().data, "[DONE]");
+    sent = fake_last("ollama-chat");
+    EXPECT_EQ(sent["options"]["num_predict"], 17) << sent.dump();
+}
+
+// A provider that fails after sending text (fake Ollama's error line): the stream ends with an error
+// object and [DONE]; without streaming it is a 502 in OpenAI's shape.
+TEST(OpenAi, ProviderFailureMidStreamIsAnErrorChunkThenDone) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_midstream")});
+    auto c = srv.client();
+    json req = openai_chat("How long do refunds take?");
+    req["stream"] = true;
+    auto s = post_stream(c, "/v1/chat/completions", req);
+    EXPECT_EQ(s.status, 200);
+    ASSERT_GE(s.events.size(), 4u);
+    EXPECT_EQ(streamed_text(s), "ollama says: ") << "the text before the failure was streamed";
+    EXPECT_EQ(s.events.back().data, "[DONE]");
+    json err = s.events[s.events.size() - 2].data;
+    ASSERT_TRUE(err.contains("error")) << err;
+    EXPECT_EQ(err["error"]["type"], "provider_error");
+    EXPECT_NE(err["error"]["message"].get<std::string>().find("model runner has unexpectedly stopped"),
+              std::string::npos)
+        << err;
+    for (const auto& e : s.events)
+        if (e.data.is_object() && e.data.contains("choices") && !e.data["choices"].empty()) {
+            EXPECT_TRUE(e.data["choices"][0]["finish_reason"].is_null()) << "a failed answer claims no finish";
+        }
+    req.erase("stream");
+    auto r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+    EXPECT_EQ(r->status, 502) << r->body;
+    EXPECT_EQ(body_json(r)["error"]["type"], "provider_error");
+    EXPECT_TRUE(body_json(r)["error"].contains("param"));
+    EXPECT_EQ(c.Get("/healthz")->status, 200);
+}
+
+TEST(OpenAi, EmbeddingsFloatAndBase64EqualRagEmbed) {
+    auto c = main_client();
+    auto r = c.Post("/v1/embeddings", json{{"model", "pg_rag"}, {"input", "refund policy"}}.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json one = body_json(r);
+    EXPECT_EQ(one["object"], "list");
+    EXPECT_EQ(one["model"], "pg_rag");
+    EXPECT_GT(one["usage"]["prompt_tokens"].get<int>(), 0);
+    EXPECT_EQ(one["usage"]["total_tokens"], one["usage"]["prompt_tokens"]);
+    ASSERT_EQ(one["data"].size(), 1u);
+    EXPECT_EQ(one["data"][0]["object"], "embedding");
+    std::vector<float> floats = one["data"][0]["embedding"].get<std::vector<float>>();
+    ASSERT_EQ(floats.size(), 384u);
+    // Exactly rag_embed's values (real[] text reads back as the same floats).
+    std::string sql = psql_text("SELECT rag_embed('refund policy')::real[]");
+    ASSERT_GE(sql.size(), 2u);
+    std::vector<float> from_sql;
+    std::stringstream parts(sql.substr(1, sql.size() - 2));
+    for (std::string item; std::getline(parts, item, ',');) from_sql.push_back(std::stof(item));
+    EXPECT_EQ(floats, from_sql);
+    r = c.Post("/v1/embeddings", json{{"input", {"refund policy", "shipping"}}, {"encoding_format", "base64"}}.dump(),
+               "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    json two = body_json(r);
+    ASSERT_EQ(two["data"].size(), 2u);
+    EXPECT_EQ(two["data"][0]["index"], 0);
+    EXPECT_EQ(two["data"][1]["index"], 1);
+    // Standard base64 of little-endian float32: decodes to exactly the float answer.
+    EXPECT_EQ(decode_float32_base64(two["data"][0]["embedding"]), floats);
+    EXPECT_NE(decode_float32_base64(two["data"][1]["embedding"]), floats);
+}
+
+TEST(OpenAi, EmbeddingDimensionsShortenAndRenormalise) {
+    auto c = main_client();
+    auto full = body_json(c.Post("/v1/embeddings", json{{"input", "refund policy"}}.dump(),
+                                 "application/json"))["data"][0]["embedding"]
+                    .get<std::vector<float>>();
+    auto r = c.Post("/v1/embeddings", json{{"input", "refund policy"}, {"dimensions", 64}}.dump(), "application/json");
+    ASSERT_EQ(r->status, 200) << r->body;
+    std::vector<float> short64 = body_json(r)["data"][0]["embedding"].get<std::vector<float>>();
+    ASSERT_EQ(short64.size(), 64u);
+    double norm = 0, head = 0;
+    for (size_t i = 0; i < 64; ++i) {
+        norm += static_cast<double>(short64[i]) * short64[i];
+        head += static_cast<double>(full[i]) * full[i];
+    }
+    EXPECT_NEAR(norm, 1.0, 1e-5);
+    for (size_t i = 0; i < 64; ++i) EXPECT_NEAR(short64[i], full[i] / std::sqrt(head), 1e-6) << i;
+    r = c.Post("/v1/embeddings",
+               json{{"input", "refund policy"}, {"dimensions", 64}, {"encoding_format", "base64"}}.dump(),
+               "application/json");
+    EXPECT_EQ(decode_float32_base64(body_json(r)["data"][0]["embedding"]), short64);
+    r = c.Post("/v1/embeddings", json{{"input", "refund policy"}, {"dimensions", 384}}.dump(), "application/json");
+    EXPECT_EQ(body_json(r)["data"][0]["embedding"].get<std::vector<float>>().size(), 384u);
+    r = c.Post("/v1/embeddings", json{{"input", "refund policy"}, {"dimensions", 385}}.dump(), "application/json");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("at most 384"), std::string::npos) << r->body;
+}
+
+TEST(OpenAi, BadEmbeddingRequestsAre400) {
+    auto c = main_client();
+    json many = json::array();
+    for (int i = 0; i < 2049; ++i) many.push_back("x");
+    for (const std::string& body : std::vector<std::string>{
+             R"({})", R"({"input": null})", R"({"input": 5})", R"({"input": []})", R"({"input": [1, 2]})",
+             R"({"input": [[1, 2], [3]]})", R"({"input": ["a", 5]})", R"({"input": ""})", R"({"input": ["a", ""]})",
+             R"({"input": "x", "dimensions": 0})", R"({"input": "x", "dimensions": -3})",
+             R"({"input": "x", "dimensions": "64"})", R"({"input": "x", "dimensions": 6.5})",
+             R"({"input": "x", "dimensions": 70000})", R"({"input": "x", "encoding_format": "hex"})",
+             R"({"input": "x", "encoding_format": 5})", json{{"input", many}}.dump(), "[]"}) {
+        auto r = c.Post("/v1/embeddings", body, "application/json");
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 400) << body.substr(0, 80) << " -> " << r->body;
+        json e = body_json(r)["error"];
+        EXPECT_EQ(e["type"], "invalid_request_error");
+        EXPECT_TRUE(e.contains("param"));
+    }
+    auto r = c.Post("/v1/embeddings", R"({"input": [[1, 2]]})", "application/json");
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("token arrays are not supported"),
+              std::string::npos);
 }
 
 TEST(Metrics, RequestsLatencyAndPool) {

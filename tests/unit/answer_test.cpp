@@ -97,6 +97,27 @@ TEST(Answer, StreamingErrorsCarryTheProviderMessage) {
     EXPECT_EQ(pgrag::generate(s, prompt, client, nullptr).provider, "openai");  // the client is still usable
 }
 
+TEST(Answer, AStreamThatFailsAfterTextIsAnErrorWithTheKeyRedacted) {
+    auto prompt = pgrag::build_prompt("How long do refunds take?", {}, kb(), "", 3000);
+    pgrag::http::Client client;
+    for (const char* name : {"openai", "ollama"}) {
+        ChatSettings s = provider(name);
+        std::string base = "http://127.0.0.1:" + std::to_string(fake().port()) + "/fault/midstream";
+        s.base_url = std::string(name) == "openai" ? base + "/v1" : base;
+        std::vector<std::string> pieces;
+        try {
+            pgrag::generate_stream(s, prompt, client, nullptr, [&](const std::string& p) { pieces.push_back(p); });
+            FAIL() << name << ": a stream cut by an error event passed for an answer";
+        } catch (const pgrag::Error& e) {
+            std::string message = e.what();
+            EXPECT_EQ(e.code(), pgrag::ErrorCode::ExternalRoutineException) << name;
+            EXPECT_NE(message.find(std::string(name) + " chat failed mid-stream"), std::string::npos) << message;
+            EXPECT_EQ(message.find(fake_provider::kOpenAiKey), std::string::npos) << message;
+        }
+        EXPECT_EQ(pieces.size(), 2u) << name;
+    }
+}
+
 TEST(Answer, FallbackTriesProvidersInOrder) {
     auto prompt = pgrag::build_prompt("How long do refunds take?", {}, kb(), "", 3000);
     pgrag::http::Client client;

@@ -230,6 +230,33 @@ TEST(ChatCodecs, MalformedStreamEventsAndOddTypesAreHandled) {
     EXPECT_EQ(a.text, "");
 }
 
+TEST(ChatCodecs, ErrorEventsMidStreamAreTheProvidersFailure) {
+    // OpenAI-compatible servers (vLLM, llama.cpp) send {"error": {...}}; Ollama sends {"error": "..."}.
+    std::vector<std::string> pieces;
+    try {
+        decode("openai",
+               "data: {\"choices\":[{\"delta\":{\"content\":\"Five\"}}]}\n\n"
+               "data: {\"error\":{\"message\":\"model crashed\",\"type\":\"server_error\"}}\n\n",
+               9, &pieces);
+        FAIL() << "the error event was ignored";
+    } catch (const pgrag::Error& e) {
+        EXPECT_EQ(e.code(), pgrag::ErrorCode::ExternalRoutineException);
+        EXPECT_STREQ(e.what(), "pg_rag: openai chat failed mid-stream: model crashed");
+    }
+    EXPECT_EQ(pieces, std::vector<std::string>{"Five"});
+    pieces.clear();
+    try {
+        decode("ollama", "{\"message\":{\"content\":\"Five\"},\"done\":false}\n{\"error\":\"runner stopped\"}\n", 4,
+               &pieces);
+        FAIL() << "the error line was ignored";
+    } catch (const pgrag::Error& e) {
+        EXPECT_STREQ(e.what(), "pg_rag: ollama chat failed mid-stream: runner stopped");
+    }
+    EXPECT_EQ(pieces, std::vector<std::string>{"Five"});
+    // A null error member is no error.
+    EXPECT_NO_THROW(decode("openai", "data: {\"error\":null,\"choices\":[]}\n\n", 100, &pieces));
+}
+
 TEST(ChatCodecs, ExtractiveIsAnInProcessProvider) {
     Answer a = chat_codec("extractive").local(settings("extractive"), prompt());
     EXPECT_EQ(a.provider, "extractive");
