@@ -1,6 +1,9 @@
 // Command-line flags and PGRAG_* environment variables.
 #include "options.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdlib>
 #include <functional>
 #include <stdexcept>
@@ -151,6 +154,13 @@ ParsedOptions parse_options(int argc, char** argv) {
     return p;
 }
 
-bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+bool is_loopback(const std::string& host) {
+    if (host == "localhost") return true;
+    // Addresses only: a name such as "127.0.0.1.example.com" starts like one but resolves anywhere.
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 }  // namespace pgrag::server

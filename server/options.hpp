@@ -33,7 +33,7 @@ ParsedOptions parse_options(int argc, char** argv);
 
 std::string usage();
 
-// True for 127.0.0.0/8, ::1 and localhost: the only addresses served without authentication.
+// True for the addresses 127.0.0.0/8 and ::1, and the name localhost: the only ones served without authentication.
 bool is_loopback(const std::string& host);
 
 }  // namespace pgrag::server
