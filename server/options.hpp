@@ -19,6 +19,18 @@ struct Options {
     int write_timeout_s = 30;
     int request_timeout_s = 120;  // statement_timeout of every query, and the limit of one generation
     int shutdown_timeout_s = 30;  // SIGTERM: how long streams in flight may take to finish
+
+    // JWT verification (jwt.hpp). Parsed and checked here; not yet enforced on requests (users and tenants).
+    std::string jwt_secret;  // HS256 shared secret, at least 32 bytes; never printed
+    std::string jwt_jwks;    // file path or URL of the JWKS (RS256)
+    std::string jwt_issuer;
+    std::string jwt_audience;
+    std::string jwt_user_claim = "sub";
+    std::string jwt_groups_claim;
+    int jwt_leeway_s = 30;
+    bool jwt_check = false;  // --jwt-check: verify one token read from stdin, print the identity, exit
+
+    bool jwt_configured() const { return !jwt_secret.empty() || !jwt_jwks.empty(); }
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.
