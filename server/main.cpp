@@ -5,9 +5,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iostream>
+#include <memory>
 #include <thread>
 
 #include "app.hpp"
+#include "jwt_setup.hpp"
 #include "maintenance.hpp"
 #include "options.hpp"
 #include "question_workers.hpp"
@@ -21,12 +24,22 @@ int main(int argc, char** argv) {
         return parsed.exit_status;
     }
     const Options& o = parsed.options;
+    // Loaded at start so a wrong secret file or JWKS stops the server now, not at the first request.
+    // Not yet consulted by requests: enforcement comes with users and tenants (issue #10).
+    std::unique_ptr<JwtVerifier> jwt;
+    try {
+        jwt = make_jwt_verifier(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pg_rag_server: %s\n", e.what());
+        return 2;
+    }
+    if (o.jwt_check) return check_token(*jwt, std::cin, std::cout, std::cerr);
     if (!is_loopback(o.host)) {
         std::fprintf(
             stderr,
-            "pg_rag_server: refusing to listen on %s: no authentication is configured, so only loopback addresses "
+            "pg_rag_server: refusing to listen on %s: no authentication is enforced yet%s, so only loopback addresses "
             "(127.0.0.1, ::1, localhost) are served; put an authenticating proxy in front\n",
-            o.host.c_str());
+            o.host.c_str(), jwt ? " (the --jwt-* options are checked but not applied to requests yet)" : "");
         return 2;
     }
 

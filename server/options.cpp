@@ -1,9 +1,16 @@
 // Command-line flags and PGRAG_* environment variables.
 #include "options.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
+
+#include "jwks_source.hpp"
 
 namespace pgrag::server {
 namespace {
@@ -82,6 +89,31 @@ std::vector<std::string> split_list(const std::string& v) {
     return out;
 }
 
+// RFC 7518 §3.2: an HS256 key at least as long as the hash (32 bytes); shorter secrets can be brute-forced.
+void set_jwt_secret(Options& o, const std::string& flag, const std::string& secret) {
+    if (secret.size() < 32)
+        throw std::invalid_argument(flag + " must be at least 32 bytes long (it is " + std::to_string(secret.size()) +
+                                    ")");
+    o.jwt_secret = secret;
+}
+
+std::string read_secret_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument("--jwt-secret-file: cannot read \"" + path + "\"");
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    // Files written by editors and `echo` end with a newline that is not part of the secret.
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    return secret;
+}
+
+std::string non_empty(const std::string& flag, const std::string& v) {
+    if (v.empty()) throw std::invalid_argument(flag + " must not be empty");
+    return v;
+}
+
 const std::vector<Spec>& specs() {
     static const std::vector<Spec> s = {
         {"--database-url", "PGRAG_DATABASE_URL", "libpq connection string or URI (default: the PG* variables)",
@@ -138,6 +170,25 @@ const std::vector<Spec>& specs() {
         {"--append-sources", "PGRAG_APPEND_SOURCES",
          "on: /v1/chat/completions appends the cited sources to the answer text (default off)",
          [](Options& o, const std::string& v) { o.append_sources = to_bool("--append-sources", v); }},
+        {"--jwt-secret", "PGRAG_JWT_SECRET", "HS256 shared secret, at least 32 bytes (prefer the variable or a file)",
+         [](Options& o, const std::string& v) { set_jwt_secret(o, "--jwt-secret", v); }},
+        {"--jwt-secret-file", "PGRAG_JWT_SECRET_FILE", "file holding the HS256 secret (one trailing newline ignored)",
+         [](Options& o, const std::string& v) { set_jwt_secret(o, "--jwt-secret-file", read_secret_file(v)); }},
+        {"--jwt-jwks", "PGRAG_JWT_JWKS", "JWKS for RS256: a file or an https URL (fetched at start, refreshed)",
+         [](Options& o, const std::string& v) {
+             check_jwks_location(v);
+             o.jwt_jwks = v;
+         }},
+        {"--jwt-issuer", "PGRAG_JWT_ISSUER", "required iss of tokens (default: not checked)",
+         [](Options& o, const std::string& v) { o.jwt_issuer = non_empty("--jwt-issuer", v); }},
+        {"--jwt-audience", "PGRAG_JWT_AUDIENCE", "required aud of tokens (default: not checked)",
+         [](Options& o, const std::string& v) { o.jwt_audience = non_empty("--jwt-audience", v); }},
+        {"--jwt-user-claim", "PGRAG_JWT_USER_CLAIM", "claim holding the user id (default sub)",
+         [](Options& o, const std::string& v) { o.jwt_user_claim = non_empty("--jwt-user-claim", v); }},
+        {"--jwt-groups-claim", "PGRAG_JWT_GROUPS_CLAIM", "claim holding groups or tenant (default none)",
+         [](Options& o, const std::string& v) { o.jwt_groups_claim = non_empty("--jwt-groups-claim", v); }},
+        {"--jwt-leeway", "PGRAG_JWT_LEEWAY", "seconds of clock difference tolerated for exp/nbf/iat (default 30)",
+         [](Options& o, const std::string& v) { o.jwt_leeway_s = to_int("--jwt-leeway", v, 0, 300); }},
     };
     return s;
 }
@@ -155,6 +206,8 @@ std::string usage() {
         left = left.size() < 48 ? left + std::string(48 - left.size(), ' ') : left + "\n" + std::string(48, ' ');
         u += left + " " + s.help + "\n";
     }
+    u +=
+        "  --jwt-check                                    verify one token read from stdin, print its identity, exit\n";
     u += "  --help                                         this text\n";
     return u;
 }
@@ -170,6 +223,10 @@ ParsedOptions parse_options(int argc, char** argv) {
                 p.exit = true;
                 p.text = usage();
                 return p;
+            }
+            if (arg == "--jwt-check") {
+                p.options.jwt_check = true;
+                continue;
             }
             std::string value;
             bool has_value = false;
@@ -188,6 +245,10 @@ ParsedOptions parse_options(int argc, char** argv) {
             }
             spec->set(p.options, value);
         }
+        const Options& o = p.options;
+        if (!o.jwt_configured() && (!o.jwt_issuer.empty() || !o.jwt_audience.empty() || !o.jwt_groups_claim.empty() ||
+                                    o.jwt_user_claim != "sub" || o.jwt_check))
+            throw std::invalid_argument("the --jwt-* options need --jwt-secret, --jwt-secret-file or --jwt-jwks");
     } catch (const std::invalid_argument& e) {
         p.exit = true;
         p.exit_status = 2;
@@ -237,6 +298,13 @@ double parse_duration(const std::string& flag, const std::string& v) {
     return d;
 }
 
-bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+bool is_loopback(const std::string& host) {
+    if (host == "localhost") return true;
+    // Addresses only: a name such as "127.0.0.1.example.com" starts like one but resolves anywhere.
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 }  // namespace pgrag::server

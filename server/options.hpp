@@ -33,6 +33,18 @@ struct Options {
     double question_poll_s = 1;               // idle workers look for questions this often
     double session_ttl_s = 86400;             // sessions idle longer are pruned (0: kept)
     double maintenance_interval_s = 60;       // how often the pruning runs
+
+    // JWT verification (jwt.hpp). Parsed and checked here; not yet enforced on requests (users and tenants).
+    std::string jwt_secret;  // HS256 shared secret, at least 32 bytes; never printed
+    std::string jwt_jwks;    // file path or URL of the JWKS (RS256)
+    std::string jwt_issuer;
+    std::string jwt_audience;
+    std::string jwt_user_claim = "sub";
+    std::string jwt_groups_claim;
+    int jwt_leeway_s = 30;
+    bool jwt_check = false;  // --jwt-check: verify one token read from stdin, print the identity, exit
+
+    bool jwt_configured() const { return !jwt_secret.empty() || !jwt_jwks.empty(); }
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.
@@ -51,7 +63,7 @@ std::string usage();
 // [0, 10 years]; throws std::invalid_argument naming the flag.
 double parse_duration(const std::string& flag, const std::string& v);
 
-// True for 127.0.0.0/8, ::1 and localhost: the only addresses served without authentication.
+// True for the addresses 127.0.0.0/8 and ::1, and the name localhost: the only ones served without authentication.
 bool is_loopback(const std::string& host);
 
 }  // namespace pgrag::server
