@@ -26,6 +26,7 @@ struct App {
     std::atomic<bool> stopping{false};
     std::atomic<bool> past_deadline{false};  // SIGTERM's deadline passed: streams end now
     std::atomic<int> active_streams{0};
+    int listen_socket = -1;  // set when cpp-httplib creates it (see raise_listen_backlog)
 };
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
@@ -47,6 +48,11 @@ class Router {
 
 // Sets up timeouts, limits, the thread pool, the middleware and every route.
 void configure(httplib::Server& http, App& app);
+
+// Call after bind_to_port: cpp-httplib 0.11.4 listens with a backlog of 5 (compiled into Debian's
+// library), so a burst of new connections (64 clients starting at once) overflows the accept queue and
+// some are reset. Listening again on the same socket sets the backlog to the system's maximum.
+void raise_listen_backlog(const App& app);
 
 // Writes e as the JSON body of res (OpenAI's shape under /v1/).
 void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e);

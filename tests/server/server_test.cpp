@@ -480,6 +480,53 @@ TEST(Chat, SlowProviderStreamsAndDisconnectLeavesNoTurn) {
     EXPECT_EQ(c.Get("/healthz")->status, 200);
 }
 
+// 64 streams open at once (fake Ollama: 60 tokens, 100 ms apart) on the default worker threads and
+// pool: every stream gets its first token while none has finished, and a search is answered meanwhile
+// (every open stream holds a worker thread: too few threads would queue the rest behind them).
+TEST(Chat, SixtyFourOpenStreamsAndASearchMeanwhile) {
+    ServerProcess srv(kPortBase + 2, {"--database-url", conninfo("srv_stream_long")});
+    constexpr int kStreams = 64;
+    std::atomic<int> started{0}, finished{0}, well{0};
+    std::vector<std::thread> streams;
+    for (int i = 0; i < kStreams; ++i)
+        streams.emplace_back([&] {
+            auto c = srv.client();
+            httplib::Request req;
+            req.method = "POST";
+            req.path = "/api/chat";
+            req.body = json{{"question", "How long do refunds take?"}, {"stream", true}}.dump();
+            req.set_header("Content-Type", "application/json");
+            std::string text;
+            bool first = true;
+            req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+                text.append(data, n);
+                if (first && text.find("event: token") != std::string::npos) {
+                    first = false;
+                    ++started;
+                }
+                return true;
+            };
+            httplib::Response res;
+            httplib::Error err;
+            c.send(req, res, err);
+            ++finished;
+            auto events = parse_sse(text);
+            size_t tokens = 0;
+            for (const auto& e : events) tokens += e.event == "token";
+            if (!events.empty() && events.back().event == "done" && tokens == 60) ++well;
+        });
+    for (int i = 0; i < 600 && started < kStreams && finished == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(started.load(), kStreams) << "streams that had their first token before the first one finished";
+    auto r = srv.client().Get("/api/search?q=refund");
+    int finished_at_search = finished;
+    for (auto& t : streams) t.join();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(finished_at_search, 0) << "the search waited for streams to end";
+    EXPECT_EQ(well.load(), kStreams) << "streams that ended with done after 60 tokens";
+}
+
 TEST(Chat, ProviderKeyNotAvailableAndFallback) {
     ServerProcess keyed(kPortBase + 2, {"--database-url", conninfo("srv_keyed")});
     auto c = keyed.client();
@@ -560,6 +607,34 @@ TEST(Http, NotFoundMethodNotAllowedTooLargeChunked) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 411);
     EXPECT_EQ(body_json(r)["error"]["code"], "length_required");
+}
+
+// 200 clients open a connection at the same instant: every one is served. (cpp-httplib 0.11.4 listens
+// with a backlog of 5: without the server raising it, part of such a burst is dropped or reset.)
+TEST(Http, ABurstOfNewConnectionsIsServed) {
+    constexpr int kClients = 200;
+    std::atomic<int> ready{0}, ok{0};
+    std::atomic<bool> go{false};
+    std::vector<std::string> failures(kClients);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kClients; ++i)
+        clients.emplace_back([&, i] {
+            auto c = main_client();
+            ++ready;
+            while (!go) std::this_thread::yield();
+            auto r = c.Get("/healthz");
+            if (r && r->status == 200)
+                ++ok;
+            else
+                failures[i] = r ? std::to_string(r->status) : httplib::to_string(r.error());
+        });
+    while (ready < kClients) std::this_thread::yield();
+    go = true;
+    for (auto& t : clients) t.join();
+    std::string first;
+    for (const auto& f : failures)
+        if (first.empty()) first = f;
+    EXPECT_EQ(ok.load(), kClients) << "first failure: " << first;
 }
 
 TEST(Http, CorsPreflight) {
