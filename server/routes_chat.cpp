@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "request_json.hpp"
 #include "sse.hpp"
+#include "statements.hpp"
 #include "stream_guard.hpp"
 
 namespace pgrag::server {
@@ -70,11 +71,10 @@ void add_chat_routes(Router& r, App& app) {
         ChatRequest chat = read_chat_request(body);
         if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, chat, res);
         Lease db = app.pool.acquire();
-        auto answer =
-            db.value("SELECT rag_answer($1, $2, $3::integer, $4, $5::jsonb)",
-                     {Param::text(chat.question), chat.session_id ? Param::text(*chat.session_id) : Param::null(),
-                      Param::text(std::to_string(chat.k)), Param::text(chat.mode),
-                      chat.filter ? Param::text(*chat.filter) : Param::null()});
+        auto answer = db.value(statements::kAnswer, {Param::text(chat.question),
+                                                     chat.session_id ? Param::text(*chat.session_id) : Param::null(),
+                                                     Param::text(std::to_string(chat.k)), Param::text(chat.mode),
+                                                     chat.filter ? Param::text(*chat.filter) : Param::null()});
         db.release();
         res.status = 200;
         res.set_content(answer.value_or("null"), "application/json");
