@@ -1,6 +1,8 @@
 // The connection pool.
 #include "pool.hpp"
 
+#include <algorithm>
+
 namespace pgrag::server {
 
 namespace {
@@ -110,20 +112,28 @@ Lease Pool::acquire() {
     size_t slot = 0;
     {
         std::unique_lock<std::mutex> lock(mu_);
-        ++waiting_;
-        bool got = cv_.wait_for(lock, wait_, [&] { return in_use_ < static_cast<int>(slots_.size()); });
-        --waiting_;
-        if (!got) throw PoolTimeout("no database connection became free within the wait timeout");
-        // Prefer a connected slot; an empty one otherwise.
-        size_t empty = slots_.size();
-        for (slot = 0; slot < slots_.size(); ++slot) {
-            if (busy_[slot]) continue;
-            if (slots_[slot].conn) break;
-            if (empty == slots_.size()) empty = slot;
+        if (in_use_ < static_cast<int>(slots_.size()) && waiters_.empty()) {
+            // Prefer a connected slot; an empty one otherwise.
+            size_t empty = slots_.size();
+            for (slot = 0; slot < slots_.size(); ++slot) {
+                if (busy_[slot]) continue;
+                if (slots_[slot].conn) break;
+                if (empty == slots_.size()) empty = slot;
+            }
+            if (slot == slots_.size()) slot = empty;
+            busy_[slot] = true;
+            ++in_use_;
+        } else {
+            // In line: give_back hands the slot over directly, so a request that arrives later cannot
+            // take it first, and waits are served in arrival order.
+            Waiter w;
+            waiters_.push_back(&w);
+            if (!w.cv.wait_for(lock, wait_, [&] { return w.granted; })) {
+                waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
+                throw PoolTimeout("no database connection became free within the wait timeout");
+            }
+            slot = w.slot;
         }
-        if (slot == slots_.size()) slot = empty;
-        busy_[slot] = true;
-        ++in_use_;
     }
     // The slot is ours now: only its lease touches it until give_back.
     PooledConnection& c = slots_[slot];
@@ -145,12 +155,17 @@ void Pool::give_back(size_t slot) {
     // A connection in a failed state or inside a transaction is not reused.
     PooledConnection& c = slots_[slot];
     if (c.conn && (PQstatus(c.conn) != CONNECTION_OK || PQtransactionStatus(c.conn) != PQTRANS_IDLE)) c.reset();
-    {
-        std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (waiters_.empty()) {
         busy_[slot] = false;
         --in_use_;
+        return;
     }
-    cv_.notify_one();
+    Waiter* w = waiters_.front();  // the slot stays busy: it changes hands
+    waiters_.pop_front();
+    w->slot = slot;
+    w->granted = true;
+    w->cv.notify_one();
 }
 
 int Pool::in_use() const {
@@ -160,7 +175,7 @@ int Pool::in_use() const {
 
 int Pool::waiting() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return waiting_;
+    return static_cast<int>(waiters_.size());
 }
 
 std::string Pool::describe() const {

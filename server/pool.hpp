@@ -1,14 +1,15 @@
 // A fixed-size pool of libpq connections: a request waits up to a timeout for one (then 503 with
-// Retry-After); broken connections are dropped and opened again on next use, so the server recovers
-// by itself after Postgres restarts. Each connection prepares every distinct SQL text it runs once and
-// executes the prepared statement afterwards (no parse and plan per query); a new connection starts
-// with none, so statements are prepared again after a reconnect.
+// Retry-After), first come first served; broken connections are dropped and opened again on next use,
+// so the server recovers by itself after Postgres restarts. Each connection prepares every distinct
+// SQL text it runs once and executes the prepared statement afterwards (no parse and plan per query);
+// a new connection starts with none, so statements are prepared again after a reconnect.
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -95,10 +96,16 @@ class Pool {
     std::string conninfo_, setup_sql_;
     std::chrono::milliseconds wait_;
     mutable std::mutex mu_;
-    std::condition_variable cv_;
+    // A request waiting for a connection; a returned connection goes to the longest-waiting one.
+    struct Waiter {
+        std::condition_variable cv;
+        size_t slot = 0;
+        bool granted = false;
+    };
+    std::deque<Waiter*> waiters_;
     std::vector<PooledConnection> slots_;  // never resized: leases point into it
     std::vector<bool> busy_;
-    int in_use_ = 0, waiting_ = 0;
+    int in_use_ = 0;
     std::string describe_;
 };
 

@@ -1,11 +1,15 @@
 // The server's connection pool against the test cluster: every distinct SQL text is prepared once per
 // connection and executed as a prepared statement afterwards, transparently, and prepared again when
-// the session lost it (a new connection after a Postgres restart, DISCARD ALL, a changed result type).
+// the session lost it (a new connection after a Postgres restart, DISCARD ALL, a changed result type);
+// waiting requests are served in arrival order.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "pool.hpp"
 
@@ -121,4 +125,31 @@ TEST(PoolStatements, StatementsSurviveAPostgresRestart) {
     EXPECT_EQ(db.value(q, {Param::text("21")}), "42");
     EXPECT_NE(db.value("SELECT pg_backend_pid()::text").value(), pid) << "not a new session";
     EXPECT_EQ(prepared_count(db, q), 1);
+}
+
+// Requests waiting for a connection get it in arrival order: one that arrives while others wait goes
+// behind them, even when it asks at the moment a connection is returned.
+TEST(PoolWaiting, ConnectionsGoToWaitersInArrivalOrder) {
+    Pool pool = one_connection();
+    std::mutex mu;
+    std::vector<std::string> order;
+    auto take = [&](const std::string& who) {
+        Lease db = pool.acquire();
+        std::lock_guard<std::mutex> lock(mu);
+        order.push_back(who);
+    };
+    auto wait_for_waiting = [&](int n) {
+        for (int i = 0; i < 500 && pool.waiting() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_EQ(pool.waiting(), n);
+    };
+    Lease held = pool.acquire();
+    std::thread first([&] { take("first"); });
+    wait_for_waiting(1);
+    std::thread second([&] { take("second"); });
+    wait_for_waiting(2);
+    held.release();
+    take("late");
+    first.join();
+    second.join();
+    EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "late"}));
 }
