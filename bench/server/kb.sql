@@ -52,10 +52,8 @@ CREATE TABLE bench_src AS
   GROUP BY p.id, p.name;
 
 SET pg_rag.progress_every = 0;
-\timing on
 SELECT rag_ingest_table('bench_src', 'body', 'title') IS NOT NULL AS ingested;
 
-\timing off
 CREATE TABLE bench_questions AS
   SELECT q, format('What is the %s of the %s?', a.attribute, p.name) AS question
   FROM generate_series(1, 2000) q

@@ -2,11 +2,11 @@
 // against the same SQL statements (server/statements.hpp) run directly through libpq by the same
 // client threads, in the same run. Every side gets the same requests in the same order from the same
 // number of client threads; each client sends its next request as soon as the last one returned.
-//   sides: libpq        one connection per client (what 64 direct clients would open)
-//          libpq-pool   --pool connections shared by the clients (the server's pool size)
-//          server       HTTP keep-alive, one connection per client, to pg_rag_server
-// Both libpq sides prepare the two statements once per connection (as the server's pool does).
-#include <httplib.h>
+// Sides come in pairs with the same number N of database connections (--connections 8,64):
+//   libpq-N    N >= clients: a connection per client; fewer: a FIFO pool of N shared by the clients
+//   server-N   pg_rag_server with a pool of N (--server N=host:port), an HTTP keep-alive connection
+//              per client (http_client.hpp: a lean client, so its own CPU disturbs the comparison less)
+// The libpq sides prepare the two statements once per connection, as the server's pool does.
 #include <libpq-fe.h>
 
 #include <condition_variable>
@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "http_client.hpp"
 #include "latency.hpp"
 #include "statements.hpp"
 #include "workload.hpp"
@@ -31,38 +32,50 @@ namespace statements = pgrag::server::statements;
 namespace {
 
 struct Args {
-    std::string server = "127.0.0.1:8080";  // host:port of pg_rag_server
-    std::string conninfo;                   // the database the server uses
+    std::map<int, std::string> servers;  // pool size -> host:port of a pg_rag_server with that pool
+    std::vector<int> connections = {8};
+    std::string conninfo;  // the database the servers use
     std::string questions;
-    std::string sides = "libpq,libpq-pool,server";
-    int clients = 64, pool = 8, rounds = 1;
+    int clients = 64, rounds = 1;
     double seconds = 60, warmup = 10;
 };
+
+std::vector<int> int_list(const std::string& v) {
+    std::vector<int> out;
+    for (size_t start = 0; start <= v.size();) {
+        size_t comma = v.find(',', start);
+        out.push_back(std::stoi(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
 
 Args parse(int argc, char** argv) {
     Args a;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
-        if (k == "--server")
-            a.server = v;
-        else if (k == "--conninfo")
+        if (k == "--server") {
+            size_t eq = v.find('=');
+            if (eq == std::string::npos) throw std::invalid_argument("--server POOL=HOST:PORT, not " + v);
+            a.servers[std::stoi(v.substr(0, eq))] = v.substr(eq + 1);
+        } else if (k == "--connections") {
+            a.connections = int_list(v);
+        } else if (k == "--conninfo") {
             a.conninfo = v;
-        else if (k == "--questions")
+        } else if (k == "--questions") {
             a.questions = v;
-        else if (k == "--sides")
-            a.sides = v;
-        else if (k == "--clients")
+        } else if (k == "--clients") {
             a.clients = std::stoi(v);
-        else if (k == "--pool")
-            a.pool = std::stoi(v);
-        else if (k == "--rounds")
+        } else if (k == "--rounds") {
             a.rounds = std::stoi(v);
-        else if (k == "--seconds")
+        } else if (k == "--seconds") {
             a.seconds = std::stod(v);
-        else if (k == "--warmup")
+        } else if (k == "--warmup") {
             a.warmup = std::stod(v);
-        else
+        } else {
             throw std::invalid_argument("unknown option " + k);
+        }
     }
     if (a.questions.empty()) throw std::invalid_argument("--questions FILE is required");
     return a;
@@ -74,6 +87,7 @@ class Side {
     virtual ~Side() = default;
     virtual std::string name() const = 0;
     virtual int connections() const = 0;
+    virtual bool is_server() const = 0;
     // Sends the request; the sample's latency is measured by the caller.
     virtual bool send(int client, Kind kind, const std::string& question, std::string& error) = 0;
 };
@@ -112,6 +126,7 @@ class LibpqDirect : public Side {
         for (auto* c : conns_) PQfinish(c);
     }
     std::string name() const override { return "libpq, a connection per client"; }
+    bool is_server() const override { return false; }
     int connections() const override { return static_cast<int>(conns_.size()); }
     bool send(int client, Kind kind, const std::string& question, std::string& error) override {
         return run_statement(conns_[client], kind, question, error);
@@ -132,7 +147,8 @@ class LibpqPooled : public Side {
     ~LibpqPooled() override {
         for (auto* c : all_) PQfinish(c);
     }
-    std::string name() const override { return "libpq, a shared pool"; }
+    std::string name() const override { return "libpq, a FIFO pool"; }
+    bool is_server() const override { return false; }
     int connections() const override { return static_cast<int>(all_.size()); }
     bool send(int, Kind kind, const std::string& question, std::string& error) override {
         PGconn* c = acquire();
@@ -177,32 +193,31 @@ class LibpqPooled : public Side {
 class Server : public Side {
   public:
     Server(const std::string& host_port, int clients, int pool) : pool_(pool) {
-        for (int i = 0; i < clients; ++i) {
-            auto c = std::make_unique<httplib::Client>("http://" + host_port);
-            c->set_keep_alive(true);
-            c->set_tcp_nodelay(true);  // as libpq, curl and browsers do
-            c->set_read_timeout(120, 0);
-            clients_.push_back(std::move(c));
-        }
+        size_t colon = host_port.rfind(':');
+        for (int i = 0; i < clients; ++i)
+            clients_.push_back(
+                std::make_unique<KeepAliveClient>(host_port.substr(0, colon), std::stoi(host_port.substr(colon + 1))));
     }
-    std::string name() const override { return "pg_rag_server (HTTP)"; }
+    std::string name() const override { return "pg_rag_server, its pool"; }
+    bool is_server() const override { return true; }
     int connections() const override { return pool_; }
     bool send(int client, Kind kind, const std::string& question, std::string& error) override {
-        httplib::Client& c = *clients_[client];
-        httplib::Result r =
+        KeepAliveClient& c = *clients_[client];
+        std::string body;
+        int status =
             kind == kSearch
-                ? c.Get("/api/search?q=" + url_encode(question) + "&k=" + kK + "&mode=" + kMode)
-                : c.Post("/api/chat", nlohmann::json{{"question", question}, {"k", 5}, {"mode", kMode}}.dump(),
-                         "application/json");
-        if (r && r->status == 200) return true;
-        error = r ? std::to_string(r->status) + " " + r->body.substr(0, 200)
-                  : "HTTP client: " + httplib::to_string(r.error());
+                ? c.request("GET", "/api/search?q=" + url_encode(question) + "&k=" + kK + "&mode=" + kMode, "", body,
+                            error)
+                : c.request("POST", "/api/chat",
+                            nlohmann::json{{"question", question}, {"k", 5}, {"mode", kMode}}.dump(), body, error);
+        if (status == 200) return true;
+        if (status != 0) error = std::to_string(status) + " " + body.substr(0, 200);
         return false;
     }
 
   private:
     int pool_;
-    std::vector<std::unique_ptr<httplib::Client>> clients_;
+    std::vector<std::unique_ptr<KeepAliveClient>> clients_;
 };
 
 Sample timed(Side& side, const Workload& w, int client, long n) {
@@ -214,9 +229,10 @@ Sample timed(Side& side, const Workload& w, int client, long n) {
     return s;
 }
 
-void print_row(const std::string& label, int conns, const Summary& s, const Summary& search, const Summary& chat) {
-    std::printf("%-34s %5d %8ld %6ld %8.1f %8.2f %8.2f %8.2f %8.2f   %8.2f %8.2f\n", label.c_str(), conns, s.requests,
-                s.errors, s.per_second, s.p50, s.p90, s.p99, s.max, search.p50, chat.p50);
+void print_row(const Side& side, const Summary& s, const Summary& search, const Summary& chat) {
+    std::printf("%-32s %5d %8ld %6ld %8.1f %8.2f %8.2f %8.2f %8.2f   %8.2f %8.2f\n", side.name().c_str(),
+                side.connections(), s.requests, s.errors, s.per_second, s.p50, s.p90, s.p99, s.max, search.p50,
+                chat.p50);
 }
 
 }  // namespace
@@ -225,20 +241,13 @@ int main(int argc, char** argv) {
     try {
         Args a = parse(argc, argv);
         Workload w(a.questions);
-        std::vector<std::unique_ptr<Side>> sides;
-        for (size_t start = 0; start <= a.sides.size();) {
-            size_t comma = a.sides.find(',', start);
-            std::string s = a.sides.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-            if (s == "libpq")
+        std::vector<std::unique_ptr<Side>> sides;  // pairs: libpq-N, then server-N when there is one
+        for (int n : a.connections) {
+            if (n >= a.clients)
                 sides.push_back(std::make_unique<LibpqDirect>(a.conninfo, a.clients));
-            else if (s == "libpq-pool")
-                sides.push_back(std::make_unique<LibpqPooled>(a.conninfo, a.pool));
-            else if (s == "server")
-                sides.push_back(std::make_unique<Server>(a.server, a.clients, a.pool));
             else
-                throw std::invalid_argument("unknown side " + s);
-            if (comma == std::string::npos) break;
-            start = comma + 1;
+                sides.push_back(std::make_unique<LibpqPooled>(a.conninfo, n));
+            if (a.servers.count(n)) sides.push_back(std::make_unique<Server>(a.servers[n], a.clients, n));
         }
         // Each client's first search and chat first (every backend loads its copy of the vectors and
         // the keyword index); then, in each round, every side in turn: --warmup seconds of load, not
@@ -253,42 +262,37 @@ int main(int argc, char** argv) {
                 });
             for (auto& t : prime) t.join();
         }
-        std::map<std::string, Phase> phases;
+        std::vector<Phase> phases(sides.size());
         for (int round = 0; round < a.rounds; ++round)
-            for (auto& side : sides) {
+            for (size_t i = 0; i < sides.size(); ++i) {
+                Side& side = *sides[i];
                 Phase p =
-                    run_clients(a.clients, a.warmup, a.seconds, [&](int c, long n) { return timed(*side, w, c, n); });
-                Phase& all = phases[side->name()];
-                all.samples.insert(all.samples.end(), p.samples.begin(), p.samples.end());
-                all.seconds += p.seconds;
+                    run_clients(a.clients, a.warmup, a.seconds, [&](int c, long n) { return timed(side, w, c, n); });
+                phases[i].samples.insert(phases[i].samples.end(), p.samples.begin(), p.samples.end());
+                phases[i].seconds += p.seconds;
             }
 
         std::printf(
             "\n%d clients, closed loop, %.0f s per side%s, search and extractive chat alternating, %zu "
             "questions\n",
             a.clients, a.seconds, a.rounds > 1 ? (" x " + std::to_string(a.rounds) + " rounds").c_str() : "", w.size());
-        std::printf("%-34s %5s %8s %6s %8s %8s %8s %8s %8s   %8s %8s\n", "side", "conns", "requests", "errors", "req/s",
+        std::printf("%-32s %5s %8s %6s %8s %8s %8s %8s %8s   %8s %8s\n", "side", "conns", "requests", "errors", "req/s",
                     "p50 ms", "p90 ms", "p99 ms", "max ms", "search50", "chat50");
-        std::map<std::string, Summary> summary;
         long errors = 0;
-        for (auto& side : sides) {
-            const Phase& p = phases[side->name()];
-            Summary s = summarize(p.samples, p.seconds);
-            summary[side->name()] = s;
-            errors += s.errors;
-            print_row(side->name(), side->connections(), s, summarize(p.samples, p.seconds, kSearch),
-                      summarize(p.samples, p.seconds, kChat));
-            if (s.errors) std::printf("  first error: %s\n", s.first_error.c_str());
+        std::vector<Summary> summary;
+        for (size_t i = 0; i < sides.size(); ++i) {
+            summary.push_back(summarize(phases[i].samples, phases[i].seconds));
+            errors += summary[i].errors;
+            print_row(*sides[i], summary[i], summarize(phases[i].samples, phases[i].seconds, kSearch),
+                      summarize(phases[i].samples, phases[i].seconds, kChat));
+            if (summary[i].errors) std::printf("  first error: %s\n", summary[i].first_error.c_str());
         }
-        if (summary.count("pg_rag_server (HTTP)")) {
-            const Summary& srv = summary["pg_rag_server (HTTP)"];
-            for (auto& side : sides) {
-                if (side->name() == "pg_rag_server (HTTP)") continue;
-                const Summary& base = summary[side->name()];
-                std::printf("server / %-25s p50 %.3fx (%+.1f%%), p99 %.3fx, req/s %.3fx\n",
-                            (side->name() + ":").c_str(), srv.p50 / base.p50, (srv.p50 / base.p50 - 1) * 100,
-                            srv.p99 / base.p99, srv.per_second / base.per_second);
-            }
+        for (size_t i = 1; i < sides.size(); ++i) {
+            if (!sides[i]->is_server()) continue;
+            const Summary &srv = summary[i], &base = summary[i - 1];
+            std::printf("server / libpq, %2d connections: p50 %.3fx (%+.1f%%, goal <= +10%%), p99 %.3fx, req/s %.3fx\n",
+                        sides[i]->connections(), srv.p50 / base.p50, (srv.p50 / base.p50 - 1) * 100, srv.p99 / base.p99,
+                        srv.per_second / base.per_second);
         }
         return errors == 0 ? 0 : 1;
     } catch (const std::exception& e) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The server benchmarks of issue #9, each against a baseline measured in the same run:
 #   load    64 clients, search and extractive chat alternating, through pg_rag_server vs the same SQL
-#           statements through libpq (a connection per client, and a pool the server's size)
+#           statements through libpq with as many connections: the server's pool of 8 vs a FIFO pool of
+#           8, and a server with a pool of 64 vs a connection per client
 #   stream  64 concurrent streamed chats through pg_rag_server (Ollama provider = the fake provider,
 #           one token every 20 ms): time to first token vs the provider's own, measured the same way
 # on a generated knowledge base of 1 600 documents / 11 200 chunks (bench/server/kb.sql), with a
-# throwaway cluster, the fake provider and two servers (default threads, pool of 8).
+# throwaway cluster, the fake provider and three servers (default threads).
 #   bench/server/run.sh [all|load|stream]
-# Environment: PGRAG_BENCH_PORT (Postgres; 55440), the fake provider +1, the servers +2 and +3;
+# Environment: PGRAG_BENCH_PORT (Postgres; 55440), the fake provider +1, the servers +2, +3 and +4;
 # PGRAG_BENCH_SECONDS (measured seconds per side and round; 20), PGRAG_BENCH_ROUNDS (3: sides
 # alternate, so 60 s per side in all), PGRAG_BENCH_DOCS (1600), BUILD (build).
 set -euo pipefail
@@ -18,6 +19,7 @@ PORT="${PGRAG_BENCH_PORT:-55440}"
 FAKE_PORT=$((PORT + 1))
 LOAD_PORT=$((PORT + 2))
 STREAM_PORT=$((PORT + 3))
+LOAD64_PORT=$((PORT + 4))
 SECONDS_PER_SIDE="${PGRAG_BENCH_SECONDS:-20}"
 ROUNDS="${PGRAG_BENCH_ROUNDS:-3}"
 DOCS="${PGRAG_BENCH_DOCS:-1600}"
@@ -58,8 +60,8 @@ ALTER ROLE bench_stream SET pg_rag.ollama_chat_url = 'http://127.0.0.1:$FAKE_POR
 \copy (SELECT question FROM bench_questions ORDER BY q) TO '$DIR/questions.txt'
 SQL
 
-start_server() {  # PORT ROLE: default threads and a pool of 8, access log to a file
-  "$BUILD/pg_rag_server" --listen "127.0.0.1:$1" --pool-size 8 \
+start_server() {  # PORT ROLE POOL: default threads, access log to a file
+  "$BUILD/pg_rag_server" --listen "127.0.0.1:$1" --pool-size "$3" \
     --database-url "host=127.0.0.1 port=$PORT dbname=bench user=$2" 2>"$DIR/server_$1.log" &
   PIDS+=($!)
   for _ in $(seq 100); do
@@ -73,15 +75,17 @@ start_server() {  # PORT ROLE: default threads and a pool of 8, access log to a 
 
 status=0
 if [ "$WHAT" != stream ]; then
-  start_server "$LOAD_PORT" postgres
+  start_server "$LOAD_PORT" postgres 8
+  start_server "$LOAD64_PORT" postgres 64
   echo
-  echo "== Load: pg_rag_server vs the same SQL through libpq"
-  "$BUILD/bench_server_load" --server "127.0.0.1:$LOAD_PORT" --questions "$DIR/questions.txt" \
-    --conninfo "host=127.0.0.1 port=$PORT dbname=bench user=postgres" --clients 64 --pool 8 \
+  echo "== Load: pg_rag_server vs the same SQL through libpq, as many database connections each"
+  "$BUILD/bench_server_load" --server "8=127.0.0.1:$LOAD_PORT" --server "64=127.0.0.1:$LOAD64_PORT" \
+    --connections 8,64 --questions "$DIR/questions.txt" --clients 64 \
+    --conninfo "host=127.0.0.1 port=$PORT dbname=bench user=postgres" \
     --seconds "$SECONDS_PER_SIDE" --rounds "$ROUNDS" --warmup 5 || status=1
 fi
 if [ "$WHAT" != load ]; then
-  start_server "$STREAM_PORT" bench_stream
+  start_server "$STREAM_PORT" bench_stream 8
   echo
   echo "== Streaming: time to first token through pg_rag_server vs the provider's own"
   "$BUILD/bench_server_stream" --server "127.0.0.1:$STREAM_PORT" --fake "127.0.0.1:$FAKE_PORT" \
