@@ -1,6 +1,8 @@
 // The HTTP set-up shared by every route.
 #include "app.hpp"
 
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <random>
 
@@ -136,6 +138,15 @@ void configure(httplib::Server& http, App& app) {
     http.set_read_timeout(o.read_timeout_s, 0);
     http.set_write_timeout(o.write_timeout_s, 0);
     http.set_keep_alive_timeout(5);
+    // A client keeps its connection for 100 requests, not cpp-httplib's 5: a new connection every 5
+    // requests costs a handshake and a hand-off to a worker thread each time.
+    http.set_keep_alive_max_count(100);
+    // Server-sent events are small writes that must leave at once, not wait for the previous one's ACK.
+    http.set_tcp_nodelay(true);
+    http.set_socket_options([&app](socket_t sock) {
+        httplib::default_socket_options(sock);
+        app.listen_socket = sock;
+    });
     http.set_payload_max_length(o.body_limit);
 
     http.set_pre_routing_handler([&app](const httplib::Request& req, httplib::Response& res) {
@@ -203,6 +214,10 @@ void configure(httplib::Server& http, App& app) {
     add_web_routes(r, app);
     add_question_routes(r, app);
     r.finish();
+}
+
+void raise_listen_backlog(const App& app) {
+    if (app.listen_socket >= 0) ::listen(app.listen_socket, SOMAXCONN);
 }
 
 }  // namespace pgrag::server

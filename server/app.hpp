@@ -31,6 +31,7 @@ struct App {
     std::atomic<int> active_streams{0};
     Wakeup question_wakeup;     // a question was queued here; stop(): workers take no more
     Wakeup maintenance_wakeup;  // stop(): the pruning thread ends
+    int listen_socket = -1;  // set when cpp-httplib creates it (see raise_listen_backlog)
 };
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
@@ -52,6 +53,11 @@ class Router {
 
 // Sets up timeouts, limits, the thread pool, the middleware and every route.
 void configure(httplib::Server& http, App& app);
+
+// Call after bind_to_port: cpp-httplib 0.11.4 listens with a backlog of 5 (compiled into Debian's
+// library), so a burst of new connections (64 clients starting at once) overflows the accept queue and
+// some are reset. Listening again on the same socket sets the backlog to the system's maximum.
+void raise_listen_backlog(const App& app);
 
 // Writes e as the JSON body of res (OpenAI's shape under /v1/).
 void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e);

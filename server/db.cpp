@@ -10,6 +10,7 @@ std::string field(const PGresult* r, int code) {
     const char* v = r ? PQresultErrorField(r, code) : nullptr;
     return v ? v : "";
 }
+
 }  // namespace
 
 std::string interval_param(double seconds) {
@@ -18,17 +19,10 @@ std::string interval_param(double seconds) {
     return buf;
 }
 
-PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& params) {
-    std::vector<const char*> values;
-    std::vector<int> lengths, formats;
-    for (const auto& p : params) {
-        values.push_back(p.value ? p.value->data() : nullptr);
-        lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
-        formats.push_back(p.binary ? 1 : 0);
-    }
-    PgResult r(PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
-                            formats.data(), 0),
-               &PQclear);
+namespace {
+// The result when it succeeded; a DbError with the SQLSTATE, message, detail and hint otherwise.
+PgResult checked(PGconn* conn, PGresult* raw) {
+    PgResult r(raw, &PQclear);
     ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
     std::string message = field(r.get(), PG_DIAG_MESSAGE_PRIMARY);
@@ -42,6 +36,38 @@ PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& pa
     if (lost && sqlstate.empty()) sqlstate = "08006";
     throw DbError(sqlstate, message, lost, field(r.get(), PG_DIAG_MESSAGE_DETAIL),
                   field(r.get(), PG_DIAG_MESSAGE_HINT));
+}
+
+// libpq's parallel arrays of parameter values, lengths and formats.
+struct BoundParams {
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    explicit BoundParams(const std::vector<Param>& params) {
+        for (const auto& p : params) {
+            values.push_back(p.value ? p.value->data() : nullptr);
+            lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+            formats.push_back(p.binary ? 1 : 0);
+        }
+    }
+    int count() const { return static_cast<int>(values.size()); }
+};
+
+}  // namespace
+
+PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& params) {
+    BoundParams b(params);
+    return checked(conn, PQexecParams(conn, sql.c_str(), b.count(), nullptr, b.values.data(), b.lengths.data(),
+                                      b.formats.data(), 0));
+}
+
+void prepare(PGconn* conn, const std::string& name, const std::string& sql) {
+    checked(conn, PQprepare(conn, name.c_str(), sql.c_str(), 0, nullptr));
+}
+
+PgResult exec_prepared(PGconn* conn, const std::string& name, const std::vector<Param>& params) {
+    BoundParams b(params);
+    return checked(
+        conn, PQexecPrepared(conn, name.c_str(), b.count(), b.values.data(), b.lengths.data(), b.formats.data(), 0));
 }
 
 std::optional<std::string> exec_value(PGconn* conn, const std::string& sql, const std::vector<Param>& params) {

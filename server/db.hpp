@@ -50,6 +50,12 @@ std::string interval_param(double seconds);
 // Runs sql with params on conn; throws DbError for anything but a successful result.
 PgResult exec(PGconn* conn, const std::string& sql, const std::vector<Param>& params);
 
+// Prepares sql as the named statement (parameter types inferred, as exec does); throws DbError.
+void prepare(PGconn* conn, const std::string& name, const std::string& sql);
+
+// Runs a statement prepared on conn; throws DbError as exec does.
+PgResult exec_prepared(PGconn* conn, const std::string& name, const std::vector<Param>& params);
+
 // The first column of the first row as text (std::nullopt for NULL or no row).
 std::optional<std::string> exec_value(PGconn* conn, const std::string& sql, const std::vector<Param>& params);
 

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pg_rag_server: cannot listen on %s:%d\n", o.host.c_str(), o.port);
         return 1;
     }
+    raise_listen_backlog(app);
     std::fprintf(stderr,
                  "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, %d question workers)\n",
                  o.host.c_str(), o.port, o.pool_size, o.threads, o.question_workers);

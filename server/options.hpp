@@ -15,7 +15,9 @@ struct Options {
     int port = 8080;
     int pool_size = 8;
     double pool_wait_s = 5;  // how long a request waits for a connection before 503
-    int threads = 32;        // worker threads; every open stream holds one
+    // Worker threads: every open stream and every kept-alive client connection holds one, so 64 open
+    // streams plus as many other clients (each thread costs an idle stack, ~8 MB of address space).
+    int threads = 128;
     std::vector<std::string> cors_origins;
     size_t body_limit = 64u << 20;
     int read_timeout_s = 30;

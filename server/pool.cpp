@@ -1,9 +1,26 @@
 // The connection pool.
 #include "pool.hpp"
 
+#include <algorithm>
+
 namespace pgrag::server {
 
-Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), slot_(o.slot_), conn_(o.conn_), fresh_(o.fresh_), used_(o.used_) {
+namespace {
+// The session lost the statement (DISCARD ALL, DEALLOCATE) or its result columns changed since it was
+// prepared (ALTER TABLE under SELECT *): it did not run, and preparing it again fixes it.
+bool stale_statement(const DbError& e) {
+    return e.sqlstate() == "26000" ||
+           (e.sqlstate() == "0A000" && std::string(e.what()).find("cached plan must not change") != std::string::npos);
+}
+}  // namespace
+
+void PooledConnection::reset() {
+    if (conn) PQfinish(conn);
+    conn = nullptr;
+    prepared.clear();
+}
+
+Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), slot_(o.slot_), c_(o.c_), fresh_(o.fresh_), used_(o.used_) {
     o.pool_ = nullptr;
 }
 
@@ -11,25 +28,50 @@ Lease::~Lease() { release(); }
 
 void Lease::release() {
     if (!pool_) return;
-    pool_->give_back(slot_, conn_);
+    pool_->give_back(slot_);
     pool_ = nullptr;
-    conn_ = nullptr;
+    c_ = nullptr;
 }
 
 PgResult Lease::exec(const std::string& sql, const std::vector<Param>& params) {
     bool first = !used_;
     used_ = true;
     try {
-        return server::exec(conn_, sql, params);
+        return run(sql, params);
     } catch (const DbError& e) {
-        if (!(first && !fresh_ && e.connection_lost() && PQstatus(conn_) != CONNECTION_OK)) throw;
+        if (!(first && !fresh_ && e.connection_lost() && PQstatus(c_->conn) != CONNECTION_OK)) throw;
     }
     // The idle connection died under us (a restart): one new connection, one more try.
-    PQfinish(conn_);
-    conn_ = nullptr;
-    conn_ = pool_->connect();
+    c_->reset();
+    c_->conn = pool_->connect();
     fresh_ = true;
-    return server::exec(conn_, sql, params);
+    return run(sql, params);
+}
+
+PgResult Lease::run(const std::string& sql, const std::vector<Param>& params) {
+    auto it = c_->prepared.find(sql);
+    if (it == c_->prepared.end()) {
+        if (c_->prepared.size() >= kMaxPreparedPerConnection) return server::exec(c_->conn, sql, params);
+        std::string name = "pgrag_" + std::to_string(++c_->next_statement);
+        prepare(c_->conn, name, sql);  // a statement that fails to prepare is not remembered
+        it = c_->prepared.emplace(sql, name).first;
+    }
+    try {
+        return exec_prepared(c_->conn, it->second, params);
+    } catch (const DbError& e) {
+        // Outside a transaction block the failed statement changed nothing: prepare it again, once.
+        if (!stale_statement(e) || PQtransactionStatus(c_->conn) != PQTRANS_IDLE) throw;
+    }
+    std::string old = it->second;
+    c_->prepared.erase(it);
+    try {
+        server::exec(c_->conn, "DEALLOCATE " + old, {});
+    } catch (const DbError&) {  // already gone (26000)
+    }
+    std::string name = "pgrag_" + std::to_string(++c_->next_statement);
+    prepare(c_->conn, name, sql);
+    c_->prepared.emplace(sql, name);
+    return exec_prepared(c_->conn, name, params);
 }
 
 std::optional<std::string> Lease::value(const std::string& sql, const std::vector<Param>& params) {
@@ -39,15 +81,10 @@ std::optional<std::string> Lease::value(const std::string& sql, const std::vecto
 }
 
 Pool::Pool(std::string conninfo, int size, std::chrono::milliseconds wait, std::string setup_sql)
-    : conninfo_(std::move(conninfo)),
-      setup_sql_(std::move(setup_sql)),
-      wait_(wait),
-      slots_(size, nullptr),
-      busy_(size, false) {}
+    : conninfo_(std::move(conninfo)), setup_sql_(std::move(setup_sql)), wait_(wait), slots_(size), busy_(size, false) {}
 
 Pool::~Pool() {
-    for (PGconn* c : slots_)
-        if (c) PQfinish(c);
+    for (auto& c : slots_) c.reset();
 }
 
 PGconn* Pool::connect() {
@@ -73,56 +110,62 @@ PGconn* Pool::connect() {
 
 Lease Pool::acquire() {
     size_t slot = 0;
-    PGconn* conn = nullptr;
     {
         std::unique_lock<std::mutex> lock(mu_);
-        ++waiting_;
-        bool got = cv_.wait_for(lock, wait_, [&] { return in_use_ < static_cast<int>(slots_.size()); });
-        --waiting_;
-        if (!got) throw PoolTimeout("no database connection became free within the wait timeout");
-        // Prefer a connected slot; an empty one otherwise.
-        size_t empty = slots_.size();
-        for (slot = 0; slot < slots_.size(); ++slot) {
-            if (busy_[slot]) continue;
-            if (slots_[slot]) break;
-            if (empty == slots_.size()) empty = slot;
+        if (in_use_ < static_cast<int>(slots_.size()) && waiters_.empty()) {
+            // Prefer a connected slot; an empty one otherwise.
+            size_t empty = slots_.size();
+            for (slot = 0; slot < slots_.size(); ++slot) {
+                if (busy_[slot]) continue;
+                if (slots_[slot].conn) break;
+                if (empty == slots_.size()) empty = slot;
+            }
+            if (slot == slots_.size()) slot = empty;
+            busy_[slot] = true;
+            ++in_use_;
+        } else {
+            // In line: give_back hands the slot over directly, so a request that arrives later cannot
+            // take it first, and waits are served in arrival order.
+            Waiter w;
+            waiters_.push_back(&w);
+            if (!w.cv.wait_for(lock, wait_, [&] { return w.granted; })) {
+                waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &w));
+                throw PoolTimeout("no database connection became free within the wait timeout");
+            }
+            slot = w.slot;
         }
-        if (slot == slots_.size()) slot = empty;
-        busy_[slot] = true;
-        ++in_use_;
-        conn = slots_[slot];
-        slots_[slot] = nullptr;
     }
-    if (conn && PQstatus(conn) != CONNECTION_OK) {
-        PQfinish(conn);
-        conn = nullptr;
-    }
+    // The slot is ours now: only its lease touches it until give_back.
+    PooledConnection& c = slots_[slot];
+    if (c.conn && PQstatus(c.conn) != CONNECTION_OK) c.reset();
     bool fresh = false;
-    if (!conn) {
+    if (!c.conn) {
         try {
-            conn = connect();
+            c.conn = connect();
             fresh = true;
         } catch (...) {
-            give_back(slot, nullptr);
+            give_back(slot);
             throw;
         }
     }
-    return Lease(this, slot, conn, fresh);
+    return Lease(this, slot, &c, fresh);
 }
 
-void Pool::give_back(size_t slot, PGconn* conn) {
+void Pool::give_back(size_t slot) {
     // A connection in a failed state or inside a transaction is not reused.
-    if (conn && (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)) {
-        PQfinish(conn);
-        conn = nullptr;
-    }
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        slots_[slot] = conn;
+    PooledConnection& c = slots_[slot];
+    if (c.conn && (PQstatus(c.conn) != CONNECTION_OK || PQtransactionStatus(c.conn) != PQTRANS_IDLE)) c.reset();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (waiters_.empty()) {
         busy_[slot] = false;
         --in_use_;
+        return;
     }
-    cv_.notify_one();
+    Waiter* w = waiters_.front();  // the slot stays busy: it changes hands
+    waiters_.pop_front();
+    w->slot = slot;
+    w->granted = true;
+    w->cv.notify_one();
 }
 
 int Pool::in_use() const {
@@ -132,7 +175,7 @@ int Pool::in_use() const {
 
 int Pool::waiting() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return waiting_;
+    return static_cast<int>(waiters_.size());
 }
 
 std::string Pool::describe() const {

@@ -1,17 +1,21 @@
 // A fixed-size pool of libpq connections: a request waits up to a timeout for one (then 503 with
-// Retry-After); broken connections are dropped and opened again on next use, so the server recovers
-// by itself after Postgres restarts.
+// Retry-After), first come first served; broken connections are dropped and opened again on next use,
+// so the server recovers by itself after Postgres restarts. Each connection prepares every distinct
+// SQL text it runs once and executes the prepared statement afterwards (no parse and plan per query);
+// a new connection starts with none, so statements are prepared again after a reconnect.
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "db.hpp"
@@ -26,25 +30,43 @@ class PoolTimeout : public std::runtime_error {
 
 class Pool;
 
+// A pooled connection and the statements prepared on it.
+struct PooledConnection {
+    PGconn* conn = nullptr;                                 // nullptr: not connected
+    std::unordered_map<std::string, std::string> prepared;  // SQL text -> statement name
+    unsigned long next_statement = 0;
+
+    // Drops the connection (if any) and what was prepared on it.
+    void reset();
+};
+
+// Statements prepared per connection at most; further distinct SQL texts run unprepared, so code
+// that builds SQL text at run time cannot grow a connection's memory without bound.
+constexpr size_t kMaxPreparedPerConnection = 200;
+
 // A borrowed connection, returned to the pool when it goes out of scope (or by release()).
 class Lease {
   public:
-    Lease(Pool* pool, size_t slot, PGconn* conn, bool fresh) : pool_(pool), slot_(slot), conn_(conn), fresh_(fresh) {}
     Lease(Lease&& o) noexcept;
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     ~Lease();
     void release();
 
-    // Runs a query. The first query of a lease on a connection that was idle in the pool and turns out
-    // dead (Postgres restarted meanwhile) is retried once on a new connection: it cannot have run.
+    // Runs a query (a prepared statement per distinct SQL text, transparently). The first query of a
+    // lease on a connection that was idle in the pool and turns out dead (Postgres restarted meanwhile)
+    // is retried once on a new connection: it cannot have run.
     PgResult exec(const std::string& sql, const std::vector<Param>& params = {});
     std::optional<std::string> value(const std::string& sql, const std::vector<Param>& params = {});
 
   private:
+    friend class Pool;
+    Lease(Pool* pool, size_t slot, PooledConnection* c, bool fresh) : pool_(pool), slot_(slot), c_(c), fresh_(fresh) {}
+    PgResult run(const std::string& sql, const std::vector<Param>& params);
+
     Pool* pool_;
     size_t slot_;
-    PGconn* conn_;
+    PooledConnection* c_;
     bool fresh_;
     bool used_ = false;
 };
@@ -68,16 +90,22 @@ class Pool {
 
   private:
     friend class Lease;
-    void give_back(size_t slot, PGconn* conn);
+    void give_back(size_t slot);
     PGconn* connect();  // throws DbError
 
     std::string conninfo_, setup_sql_;
     std::chrono::milliseconds wait_;
     mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<PGconn*> slots_;  // nullptr: not connected
+    // A request waiting for a connection; a returned connection goes to the longest-waiting one.
+    struct Waiter {
+        std::condition_variable cv;
+        size_t slot = 0;
+        bool granted = false;
+    };
+    std::deque<Waiter*> waiters_;
+    std::vector<PooledConnection> slots_;  // never resized: leases point into it
     std::vector<bool> busy_;
-    int in_use_ = 0, waiting_ = 0;
+    int in_use_ = 0;
     std::string describe_;
 };
 

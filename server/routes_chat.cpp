@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "request_json.hpp"
 #include "sse.hpp"
+#include "statements.hpp"
 #include "stream_guard.hpp"
 
 namespace pgrag::server {

@@ -1,6 +1,7 @@
 // GET /api/search (rag_search rows) and the sessions: list, messages and delete.
 #include "app.hpp"
 #include "request_json.hpp"
+#include "statements.hpp"
 
 namespace pgrag::server {
 
@@ -26,12 +27,8 @@ void add_search_routes(Router& r, App& app) {
             if (f.is_discarded() || !f.is_object()) throw bad_request("\"filter\" must be a JSON object");
         }
         Lease db = app.pool.acquire();
-        auto out = db.value(
-            "SELECT jsonb_build_object('results', coalesce(jsonb_agg(to_jsonb(s) - 'ordinality' ORDER BY "
-            "s.ordinality), '[]'))"
-            " FROM rag_search($1, $2::integer, $3, $4::jsonb) WITH ORDINALITY s",
-            {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
-             filter ? Param::text(*filter) : Param::null()});
+        auto out = db.value(statements::kSearch, {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
+                                                  filter ? Param::text(*filter) : Param::null()});
         db.release();
         res.set_content(out.value_or("null"), "application/json");
     });

@@ -1,6 +1,7 @@
 #include "fake_provider.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,12 +28,13 @@ struct Plan {
     int latency_ms = 0;
     int dims = 8;
     int gap_ms = 2;    // between streamed events
+    int tokens = 0;    // streamed pieces of a chat reply (0: as many as the reply has)
     std::string tag;   // requests with a tag are counted, and their peak concurrency kept, under it
     std::string rest;  // the provider path after the prefixes
 };
 
 Plan parse_plan(const std::string& path) {
-    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag|gap)/([^/]+)(/.*)$)");
+    static const std::regex kPrefix(R"(^/(fault|latency|dims|tag|gap|tokens)/([^/]+)(/.*)$)");
     Plan plan;
     std::string p = path;
     std::smatch m;
@@ -42,6 +44,7 @@ Plan parse_plan(const std::string& path) {
         if (m[1] == "dims") plan.dims = std::stoi(m[2]);
         if (m[1] == "tag") plan.tag = m[2];
         if (m[1] == "gap") plan.gap_ms = std::stoi(m[2]);
+        if (m[1] == "tokens") plan.tokens = std::stoi(m[2]);
         p = m[3];
     }
     plan.rest = p;
@@ -78,8 +81,9 @@ std::string fake_reply(const std::string& provider, const std::string& system, c
     return provider + " says: " + text.substr(0, stop == std::string::npos ? text.size() : stop + 1) + " [1]";
 }
 
-// Splits a reply into word-sized pieces (each keeps its trailing space), as a model streams tokens.
-std::vector<std::string> pieces_of(const std::string& reply) {
+// Splits a reply into word-sized pieces (each keeps its trailing space), as a model streams tokens;
+// tokens > 0 repeats the pieces until there are exactly that many (a long answer for benchmarks).
+std::vector<std::string> pieces_of(const std::string& reply, int tokens = 0) {
     std::vector<std::string> out;
     size_t start = 0;
     for (size_t i = 0; i < reply.size(); ++i)
@@ -87,7 +91,10 @@ std::vector<std::string> pieces_of(const std::string& reply) {
             out.push_back(reply.substr(start, i + 1 - start));
             start = i + 1;
         }
-    if (start < reply.size()) out.push_back(reply.substr(start));
+    if (start < reply.size()) out.push_back(reply.substr(start) + (tokens > 0 ? " " : ""));
+    if (tokens <= 0 || out.empty()) return out;
+    for (size_t i = 0; out.size() < static_cast<size_t>(tokens); ++i) out.push_back(out[i]);
+    out.resize(tokens);
     return out;
 }
 
@@ -123,6 +130,7 @@ struct Server::Impl {
     httplib::Server http;
     std::thread thread;
     int port = 0;
+    int listen_socket = -1;
     std::atomic<bool> stopping{false};
     std::mutex mutex;
     std::map<std::string, int> counts;
@@ -310,7 +318,7 @@ struct Server::Impl {
         std::string reply = fake_reply("openai", system, turns);
         if (body.value("stream", false)) {
             std::vector<std::string> events;
-            for (const auto& p : midstream_cut(plan, pieces_of(reply)))
+            for (const auto& p : midstream_cut(plan, pieces_of(reply, plan.tokens)))
                 events.push_back("data: " +
                                  json{{"id", "c"},
                                       {"object", "chat.completion.chunk"},
@@ -364,7 +372,7 @@ struct Server::Impl {
         }
         if (body.value("stream", true)) {  // Ollama streams unless told not to
             std::vector<std::string> lines;
-            for (const auto& p : midstream_cut(plan, pieces_of(fake_reply("ollama", system, turns))))
+            for (const auto& p : midstream_cut(plan, pieces_of(fake_reply("ollama", system, turns), plan.tokens)))
                 lines.push_back(json{{"model", body["model"]},
                                      {"message", {{"role", "assistant"}, {"content", p}}},
                                      {"done", false}}
@@ -422,7 +430,7 @@ struct Server::Impl {
                                               {"index", 0},
                                               {"content_block", {{"type", "text"}, {"text", ""}}}}),
                 "event: ping\ndata: {\"type\": \"ping\"}\n\n"};
-            for (const auto& p : pieces_of(reply))
+            for (const auto& p : pieces_of(reply, plan.tokens))
                 events.push_back(event(
                     "content_block_delta",
                     {{"type", "content_block_delta"}, {"index", 0}, {"delta", {{"type", "text_delta"}, {"text", p}}}}));
@@ -463,7 +471,7 @@ struct Server::Impl {
         std::string reply = fake_reply("gemini", system, turns);
         if (stream) {
             std::vector<std::string> events;
-            for (const auto& p : pieces_of(reply))
+            for (const auto& p : pieces_of(reply, plan.tokens))
                 events.push_back(
                     "data: " +
                     json{{"candidates",
@@ -513,9 +521,17 @@ struct Server::Impl {
 
 Server::Server(int port) : impl_(new Impl) {
     Impl& s = *impl_;
-    // Clients keep connections alive and each one holds a worker: plenty of workers, short keep-alive.
-    s.http.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    // Clients keep connections alive and each one holds a worker: plenty of workers (a server
+    // benchmark streams 64 answers while other worker threads keep idle connections), short keep-alive.
+    s.http.new_task_queue = [] { return new httplib::ThreadPool(256); };
     s.http.set_keep_alive_timeout(2);
+    // Like a real provider: streamed pieces leave at once, and a burst of 64 new connections is not
+    // reset (cpp-httplib 0.11.4 listens with a backlog of 5; the socket listens again after bind).
+    s.http.set_tcp_nodelay(true);
+    s.http.set_socket_options([&s](socket_t sock) {
+        httplib::default_socket_options(sock);
+        s.listen_socket = sock;
+    });
     s.http.set_read_timeout(30, 0);
     s.http.set_write_timeout(30, 0);
     s.http.set_payload_max_length(64 << 20);
@@ -555,6 +571,7 @@ Server::Server(int port) : impl_(new Impl) {
     });
     s.port = port == 0 ? s.http.bind_to_any_port("127.0.0.1") : (s.http.bind_to_port("127.0.0.1", port) ? port : -1);
     if (s.port <= 0) throw std::runtime_error("fake provider: cannot listen on port " + std::to_string(port));
+    if (s.listen_socket >= 0) ::listen(s.listen_socket, SOMAXCONN);
     s.thread = std::thread([&s] { s.http.listen_after_bind(); });
     while (!s.http.is_running())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // 0.11.4 has no wait_until_ready

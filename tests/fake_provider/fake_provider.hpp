@@ -14,6 +14,7 @@
 //   /fault/poison          every text embeds to the same constant vector (cache poisoning tests)
 //   /latency/MS            answer after MS milliseconds
 //   /gap/MS                streamed answers: MS milliseconds between events (default 2)
+//   /tokens/N              streamed chat answers of exactly N pieces (the reply's words, repeated)
 //   /dims/N                embeddings of N dimensions (default 8; "dimensions" in the request wins)
 // Chat: OpenAI /v1/chat/completions, Ollama /api/chat, Anthropic /v1/messages, Gemini :generateContent.
 // The fake model answers "<provider> says: <first sentence of source [1]> [1]", or, asked to rewrite a
