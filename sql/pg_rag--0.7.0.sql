@@ -1240,8 +1240,9 @@ $$;
 
 -- Every caller reads the shared knowledge base (owner_id NULL) and their own documents and chunks, of
 -- any tenant (NULL) or theirs, and their own sessions, messages and cached answers, never another
--- user's. They write only their own rows, of their tenant (none: NULL), and an admin the shared
--- knowledge base's too (rag_may_write; rag_write applies to reads as well, and is narrower).
+-- user's. They write (insert, update, delete) only their own rows, of their tenant (none: NULL), and
+-- an admin the shared knowledge base's too (rag_may_write). The write rules are policies of their
+-- own commands, so that reads plan with the read rule alone.
 -- Enabled, not forced: the tables' owner (the superuser who installed pg_rag) reads every row, as the
 -- in-memory search copies need (loaded as the owner, filtered per caller in C by the same rules);
 -- superusers and BYPASSRLS roles see everything. The identity functions are sub-selects, evaluated
@@ -1251,19 +1252,41 @@ ALTER TABLE rag_documents ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rag_read ON rag_documents FOR SELECT
     USING ((owner_id IS NULL OR owner_id = (SELECT @extschema@.rag_current_user()))
            AND (tenant_id IS NULL OR tenant_id = (SELECT @extschema@.rag_current_tenant())));
-CREATE POLICY rag_write ON rag_documents
+CREATE POLICY rag_insert ON rag_documents FOR INSERT
+    WITH CHECK ((owner_id = (SELECT @extschema@.rag_current_user())
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
+CREATE POLICY rag_update ON rag_documents FOR UPDATE
     USING ((owner_id = (SELECT @extschema@.rag_current_user())
-            OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
-           AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()))
+    WITH CHECK ((owner_id = (SELECT @extschema@.rag_current_user())
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
+CREATE POLICY rag_delete ON rag_documents FOR DELETE
+    USING ((owner_id = (SELECT @extschema@.rag_current_user())
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
 
 ALTER TABLE rag_chunks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rag_read ON rag_chunks FOR SELECT
     USING ((owner_id IS NULL OR owner_id = (SELECT @extschema@.rag_current_user()))
            AND (tenant_id IS NULL OR tenant_id = (SELECT @extschema@.rag_current_tenant())));
-CREATE POLICY rag_write ON rag_chunks
+CREATE POLICY rag_insert ON rag_chunks FOR INSERT
+    WITH CHECK ((owner_id = (SELECT @extschema@.rag_current_user())
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
+CREATE POLICY rag_update ON rag_chunks FOR UPDATE
     USING ((owner_id = (SELECT @extschema@.rag_current_user())
-            OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
-           AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()))
+    WITH CHECK ((owner_id = (SELECT @extschema@.rag_current_user())
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
+CREATE POLICY rag_delete ON rag_chunks FOR DELETE
+    USING ((owner_id = (SELECT @extschema@.rag_current_user())
+             OR (owner_id IS NULL AND (SELECT @extschema@.rag_is_admin())))
+            AND tenant_id IS NOT DISTINCT FROM (SELECT @extschema@.rag_current_tenant()));
 
 -- Sessions and their messages are their user's alone (a user's session ids are theirs: another user's
 -- session of the same id is another session).

@@ -185,8 +185,8 @@ Bm25Index::Corpus Bm25Index::corpus(const VisibleScopes* scopes) const {
     double n = static_cast<double>(live_), sum = static_cast<double>(length_sum_);
     if (scopes) {
         n = sum = 0;
-        for (size_t s = 0; s < scope_chunks_.size(); ++s)
-            if (visible(*scopes, static_cast<ScopeId>(s))) {
+        for (ScopeId s : scopes->ids)
+            if (s < scope_chunks_.size()) {
                 n += static_cast<double>(scope_chunks_[s]);
                 sum += static_cast<double>(scope_length_[s]);
             }
@@ -201,11 +201,13 @@ double Bm25Index::average_length(const VisibleScopes* scopes) const { return cor
 uint32_t Bm25Index::term_df(uint32_t term_id, const VisibleScopes* scopes) const {
     const Term& t = terms_[term_id];
     if (!scopes) return t.df;
-    uint32_t df = visible(*scopes, kSharedScope) ? t.shared_df : 0;
-    for (size_t s = 1; s < scopes->size(); ++s) {  // at most three others are visible
-        if (!(*scopes)[s]) continue;
-        auto it = scope_df_.find((static_cast<uint64_t>(term_id) << 32) | s);
-        if (it != scope_df_.end()) df += it->second;
+    uint32_t df = 0;
+    for (ScopeId s : scopes->ids) {
+        if (s == kSharedScope) {
+            df += t.shared_df;
+        } else if (auto it = scope_df_.find((static_cast<uint64_t>(term_id) << 32) | s); it != scope_df_.end()) {
+            df += it->second;
+        }
     }
     return df;
 }

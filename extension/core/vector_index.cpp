@@ -93,8 +93,8 @@ void VectorMatrix::compact() {
 size_t VectorMatrix::live_rows(const VisibleScopes* visible) const {
     if (!visible) return live_rows();
     size_t n = 0;
-    for (size_t s = 0; s < live_in_scope_.size() && s < visible->size(); ++s)
-        if ((*visible)[s]) n += live_in_scope_[s];
+    for (ScopeId s : visible->ids)
+        if (s < live_in_scope_.size()) n += live_in_scope_[s];
     return n;
 }
 

@@ -1,5 +1,7 @@
 #include "visibility.hpp"
 
+#include <algorithm>
+
 namespace pgrag {
 namespace {
 
@@ -24,13 +26,18 @@ ScopeId ScopeTable::intern(const std::optional<std::string>& owner, const std::o
 }
 
 VisibleScopes ScopeTable::visible_to(const Viewer& viewer) const {
-    VisibleScopes visible(ids_.size(), 0);
+    VisibleScopes visible;
+    visible.marks.assign(ids_.size(), 0);
     // Shared or the viewer's, of any tenant or the viewer's (with no tenant, both are "any").
     for (const auto& owner : {std::optional<std::string>(), std::optional<std::string>(viewer.user)})
         for (const auto& tenant : {std::optional<std::string>(), viewer.tenant}) {
             auto it = ids_.find(key_of(owner, tenant));
-            if (it != ids_.end()) visible[it->second] = 1;
+            if (it != ids_.end() && !visible.marks[it->second]) {
+                visible.marks[it->second] = 1;
+                visible.ids.push_back(it->second);
+            }
         }
+    std::sort(visible.ids.begin(), visible.ids.end());
     return visible;
 }
 

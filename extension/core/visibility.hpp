@@ -15,11 +15,17 @@ namespace pgrag {
 using ScopeId = uint32_t;
 constexpr ScopeId kSharedScope = 0;  // owner NULL, tenant NULL
 
-// visible[scope] != 0 for every scope a caller sees (a pointer to none: the caller sees every scope).
-using VisibleScopes = std::vector<uint8_t>;
+// The scopes a caller sees (a pointer to none: the caller sees every scope), marked for the row loops
+// and listed for the statistics (at most four: no per-query cost grows with the number of users).
+struct VisibleScopes {
+    std::vector<uint8_t> marks;  // marks[scope] != 0: visible
+    std::vector<ScopeId> ids;    // the visible scopes, ascending
+};
 
-// Whether scope is marked visible (a scope the list does not know is not).
-inline bool visible(const VisibleScopes& scopes, ScopeId scope) { return scope < scopes.size() && scopes[scope]; }
+// Whether scope is visible (a scope the list does not know is not).
+inline bool visible(const VisibleScopes& scopes, ScopeId scope) {
+    return scope < scopes.marks.size() && scopes.marks[scope];
+}
 
 // The caller a search answers to: rag_current_user() and rag_current_tenant() (none: no tenant).
 struct Viewer {

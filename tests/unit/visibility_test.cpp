@@ -51,6 +51,9 @@ TEST(Visibility, SharedOrOwnAndAnyTenantOrOwn) {
     EXPECT_EQ(seen(table, all, {"alice", "acme"}),
               (std::vector<std::string>{"-@-", "alice@-", "-@acme", "alice@acme"}));
     EXPECT_EQ(seen(table, all, {"carol", "acme"}), (std::vector<std::string>{"-@-", "-@acme"}));
+    // Listed too, for the statistics: never more than four, whatever the number of users.
+    EXPECT_EQ(table.visible_to({"alice", "acme"}).ids.size(), 4u);
+    EXPECT_EQ(table.visible_to({"nobody", std::nullopt}).ids, (std::vector<pgrag::ScopeId>{pgrag::kSharedScope}));
     // A scope interned after the list was made is not visible through it.
     VisibleScopes v = table.visible_to({"alice", std::nullopt});
     EXPECT_FALSE(pgrag::visible(v, table.intern("alice", "later")));

@@ -273,12 +273,30 @@ SET ROLE bob;
 DROP TABLE bob_table;
 RESET ROLE;
 
+-- 10. The copies are read as the tables' owner with search_path = pg_catalog, pg_temp: look-alike
+--     functions and operators of the caller's never run with the owner's rights (the change log's
+--     catch-up calls pg_current_snapshot(); a reload compares dimensions with int4 =).
+CREATE SCHEMA rls_evil AUTHORIZATION alice;
+SET ROLE alice;
+CREATE FUNCTION rls_evil.pg_current_snapshot() RETURNS pg_snapshot LANGUAGE plpgsql AS
+  $$ BEGIN RAISE NOTICE 'attacker code runs as %', current_user; RETURN pg_catalog.pg_current_snapshot(); END $$;
+CREATE FUNCTION rls_evil.int4eq(a int4, b int4) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN RAISE NOTICE 'attacker operator runs as %', current_user; RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE OPERATOR rls_evil.= (LEFTARG = int4, RIGHTARG = int4, FUNCTION = rls_evil.int4eq);
+SET search_path = rls_evil, pg_catalog, public;
+SELECT count(*) AS found FROM rag_bm25('bananas', 5);
+SET pg_rag.search_cache_mb = 1023;   -- another cap: the vectors reload
+SELECT count(*) AS found FROM rag_search_vector(rag_embed('bananas'), 5);
+RESET pg_rag.search_cache_mb;
+RESET search_path;
+RESET ROLE;
+DROP SCHEMA rls_evil CASCADE;
+
 -- Clean up (the roles' grants and their rows: DROP OWNED, then the roles).
 TRUNCATE rag_documents CASCADE;
 TRUNCATE rag_sessions CASCADE;
 TRUNCATE rag_answer_cache;
-DROP TABLE rls_posts;
-RESET search_path;
+DROP TABLE rls_play.rls_posts;
 DROP SCHEMA rls_play;
 DROP FUNCTION rls_probe(text), rls_seen(text);
 DROP VIEW rls_truth;
