@@ -57,11 +57,11 @@ PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeo
     {
         Lease db = pool.acquire();
         if (req.session_id) {
-            // The session's last 20 turns, oldest first, as rag_answer reads them.
+            // The session's last 20 turns, oldest first, as rag_answer reads them (session ids are per user).
             history = nlohmann::json::parse(
                 db.value("SELECT coalesce(jsonb_agg(jsonb_build_object('role', m.role, 'content', m.content)"
-                         " ORDER BY m.id), '[]') FROM (SELECT * FROM rag_messages x WHERE x.session_id = $1"
-                         " ORDER BY x.id DESC LIMIT 20) m",
+                         " ORDER BY m.id), '[]') FROM (SELECT * FROM rag_messages x"
+                         " WHERE x.owner_id = rag_current_user() AND x.session_id = $1 ORDER BY x.id DESC LIMIT 20) m",
                          {Param::text(*req.session_id)})
                     .value_or("[]"));
         }

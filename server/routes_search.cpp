@@ -56,7 +56,8 @@ void add_search_routes(Router& r, App& app) {
               std::string id = session_id(req);
               Lease db = app.pool.acquire();
               auto out = db.value(
-                  "SELECT CASE WHEN EXISTS (SELECT 1 FROM rag_sessions s WHERE s.id = $1) THEN"
+                  "SELECT CASE WHEN EXISTS (SELECT 1 FROM rag_sessions s WHERE s.owner_id = rag_current_user()"
+                  " AND s.id = $1) THEN"
                   " jsonb_build_object('session_id', $1::text, 'messages', (SELECT coalesce(jsonb_agg(to_jsonb(m) "
                   "ORDER BY m.id),"
                   " '[]') FROM rag_session_messages($1) m)) END",

@@ -7,6 +7,8 @@
 #   bench/sql/run.sh keyword [CHUNKS]  rag_bm25 vs 0.5.0 SQL BM25 and ts_rank_cd (default 100000)
 #   bench/sql/run.sh keyword-large [CHUNKS]  rag_bm25 vs ts_rank_cd at 1M chunks (default 1000000)
 #   bench/sql/run.sh hybrid [CHUNKS]   hybrid vs its sides, pgbench -c 8, search during ingest, rag_search_table
+#   bench/sql/run.sh visibility [CHUNKS]  keyword/hybrid as a superuser vs a role row-level security
+#                                      applies to, then with 100 users' private documents (default 100000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WHAT="${1:-knn}"
@@ -27,8 +29,10 @@ case "$WHAT" in
   keyword-large) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-1000000}" -f bench/sql/keyword_large.sql bench ;;
   keyword) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-100000}" -f bench/sql/keyword.sql bench ;;
   hybrid) PGPORT="$PORT" psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-100000}" -v port="$PORT" -f bench/sql/hybrid.sql bench ;;
+  visibility) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v chunks="${N:-100000}" -v users=100 \
+                -f bench/sql/visibility.sql bench ;;
   search) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -f bench/sql/search.sql bench ;;
   ingest) psql -h 127.0.0.1 -p "$PORT" -U postgres -X -v ON_ERROR_STOP=1 -v docs="${N:-1000}" -v fake_port="$FAKE_PORT" \
             -f bench/sql/ingest.sql bench ;;
-  *) echo "usage: bench/sql/run.sh knn|ingest|search|keyword|keyword-large|hybrid [N]" >&2; exit 2 ;;
+  *) echo "usage: bench/sql/run.sh knn|ingest|search|keyword|keyword-large|hybrid|visibility [N]" >&2; exit 2 ;;
 esac

@@ -49,12 +49,13 @@ void offer(TopHeap& heap, size_t k, const ScoredChunk& c) {
 
 }  // namespace
 
-void Bm25Index::add(int64_t id, int64_t owner, int32_t length, const std::vector<TermCount>& terms) {
+void Bm25Index::add(int64_t id, int64_t owner, int32_t length, const std::vector<TermCount>& terms, ScopeId scope) {
     if (term_start_.empty()) term_start_.push_back(0);
     uint32_t slot = static_cast<uint32_t>(ids_.size());
     if (!slot_of_.emplace(id, slot).second) return;  // already present: adding is idempotent
     ids_.push_back(id);
     owners_.push_back(owner);
+    scopes_.push_back(scope);
     lengths_.push_back(length);
     alive_.push_back(1);
     std::string key;
@@ -71,6 +72,7 @@ void Bm25Index::add(int64_t id, int64_t owner, int32_t length, const std::vector
         t.slots.push_back(slot);
         t.tfs.push_back(tc.tf);
         t.df++;
+        count_scope(it->second, scope, 1);
         t.max_tf = std::max(t.max_tf, tc.tf);
         t.min_length = std::min(t.min_length, length);
         slot_terms_.push_back(it->second);
@@ -78,6 +80,27 @@ void Bm25Index::add(int64_t id, int64_t owner, int32_t length, const std::vector
     term_start_.push_back(slot_terms_.size());
     live_++;
     length_sum_ += length;
+    if (scope_chunks_.size() <= scope) {
+        scope_chunks_.resize(scope + 1, 0);
+        scope_length_.resize(scope + 1, 0);
+    }
+    scope_chunks_[scope]++;
+    scope_length_[scope] += length;
+}
+
+// A term's df within one scope: the shared scope's in the term (no hashing for the common case), the
+// others' in scope_df_, erased at zero.
+void Bm25Index::count_scope(uint32_t term_id, ScopeId scope, int delta) {
+    if (scope == kSharedScope) {
+        terms_[term_id].shared_df += delta;
+        return;
+    }
+    uint64_t key = (static_cast<uint64_t>(term_id) << 32) | scope;
+    if (delta > 0) {
+        scope_df_[key] += static_cast<uint32_t>(delta);
+    } else if (auto it = scope_df_.find(key); it != scope_df_.end() && (it->second -= -delta) == 0) {
+        scope_df_.erase(it);
+    }
 }
 
 bool Bm25Index::remove(int64_t id) {
@@ -86,9 +109,15 @@ bool Bm25Index::remove(int64_t id) {
     uint32_t slot = it->second;
     slot_of_.erase(it);
     alive_[slot] = 0;
-    for (uint64_t i = term_start_[slot]; i < term_start_[slot + 1]; ++i) terms_[slot_terms_[i]].df--;
+    ScopeId scope = scopes_[slot];
+    for (uint64_t i = term_start_[slot]; i < term_start_[slot + 1]; ++i) {
+        terms_[slot_terms_[i]].df--;
+        count_scope(slot_terms_[i], scope, -1);
+    }
     live_--;
     length_sum_ -= lengths_[slot];
+    scope_chunks_[scope]--;
+    scope_length_[scope] -= lengths_[slot];
     // Dead postings cost scan time: rebuild once they outnumber the live chunks.
     if (ids_.size() - live_ > std::max<size_t>(1024, live_)) compact();
     return true;
@@ -117,16 +146,19 @@ void Bm25Index::compact() {
         t.tfs.shrink_to_fit();
     }
     std::vector<int64_t> ids, owners;
+    std::vector<ScopeId> scopes;
     std::vector<int32_t> lengths;
     std::vector<uint64_t> term_start{0};
     std::vector<uint32_t> slot_terms;
     ids.reserve(live_);
     owners.reserve(live_);
+    scopes.reserve(live_);
     lengths.reserve(live_);
     for (size_t s = 0; s < ids_.size(); ++s) {
         if (!alive_[s]) continue;
         ids.push_back(ids_[s]);
         owners.push_back(owners_[s]);
+        scopes.push_back(scopes_[s]);
         lengths.push_back(lengths_[s]);
         slot_terms.insert(slot_terms.end(), slot_terms_.begin() + static_cast<std::ptrdiff_t>(term_start_[s]),
                           slot_terms_.begin() + static_cast<std::ptrdiff_t>(term_start_[s + 1]));
@@ -134,6 +166,7 @@ void Bm25Index::compact() {
     }
     ids_ = std::move(ids);
     owners_ = std::move(owners);
+    scopes_ = std::move(scopes);
     lengths_ = std::move(lengths);
     term_start_ = std::move(term_start);
     slot_terms_ = std::move(slot_terms);
@@ -148,14 +181,45 @@ void Bm25Index::compact() {
     }
 }
 
-uint32_t Bm25Index::document_frequency(const std::string& lexeme) const {
+Bm25Index::Corpus Bm25Index::corpus(const VisibleScopes* scopes) const {
+    double n = static_cast<double>(live_), sum = static_cast<double>(length_sum_);
+    if (scopes) {
+        n = sum = 0;
+        for (ScopeId s : scopes->ids)
+            if (s < scope_chunks_.size()) {
+                n += static_cast<double>(scope_chunks_[s]);
+                sum += static_cast<double>(scope_length_[s]);
+            }
+    }
+    return {n, n > 0 ? sum / n : 0};
+}
+
+size_t Bm25Index::chunks(const VisibleScopes* scopes) const { return static_cast<size_t>(corpus(scopes).n); }
+
+double Bm25Index::average_length(const VisibleScopes* scopes) const { return corpus(scopes).avgdl; }
+
+uint32_t Bm25Index::term_df(uint32_t term_id, const VisibleScopes* scopes) const {
+    const Term& t = terms_[term_id];
+    if (!scopes) return t.df;
+    uint32_t df = 0;
+    for (ScopeId s : scopes->ids) {
+        if (s == kSharedScope) {
+            df += t.shared_df;
+        } else if (auto it = scope_df_.find((static_cast<uint64_t>(term_id) << 32) | s); it != scope_df_.end()) {
+            df += it->second;
+        }
+    }
+    return df;
+}
+
+uint32_t Bm25Index::document_frequency(const std::string& lexeme, const VisibleScopes* scopes) const {
     auto it = term_ids_.find(lexeme);
-    return it == term_ids_.end() ? 0 : terms_[it->second].df;
+    return it == term_ids_.end() ? 0 : term_df(it->second, scopes);
 }
 
 size_t Bm25Index::memory_bytes() const {
-    size_t bytes = slot_terms_.capacity() * 4 + term_start_.capacity() * 8 + ids_.capacity() * 21 +
-                   slot_of_.size() * 32 + term_ids_.size() * 64;
+    size_t bytes = slot_terms_.capacity() * 4 + term_start_.capacity() * 8 + ids_.capacity() * 25 +
+                   slot_of_.size() * 32 + term_ids_.size() * 64 + scope_df_.size() * 32;
     for (const Term& t : terms_) bytes += sizeof(Term) + t.slots.capacity() * 4 + t.tfs.capacity() * 4;
     return bytes;
 }
@@ -166,17 +230,17 @@ double Bm25Index::tf_part(uint32_t tf, int32_t length, const Bm25Params& p, doub
     return (f * (p.k1 + 1)) / (f + p.k1 * (1 - p.b + p.b * static_cast<double>(length) / avgdl));
 }
 
-std::vector<Bm25Index::QueryTerm> Bm25Index::resolve(const std::vector<std::string>& terms,
-                                                     const Bm25Params& params) const {
-    const double n = static_cast<double>(live_);
-    const double avgdl = std::max(average_length(), 1.0);
+std::vector<Bm25Index::QueryTerm> Bm25Index::resolve(const std::vector<std::string>& terms, const Bm25Params& params,
+                                                     const VisibleScopes* scopes, double avgdl) const {
+    const double n = corpus(scopes).n;
     std::vector<QueryTerm> out;
     for (size_t i = 0; i < terms.size(); ++i) {
         auto it = term_ids_.find(terms[i]);
         if (it == term_ids_.end()) continue;
         const Term& t = terms_[it->second];
-        if (t.df == 0) continue;
-        double df = static_cast<double>(t.df);
+        uint32_t visible_df = term_df(it->second, scopes);
+        if (visible_df == 0) continue;
+        double df = static_cast<double>(visible_df);
         double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
         // tf_part grows with tf and (b > 0) shrinks with length: its largest value is at (max_tf, min_length).
         double bound = idf * tf_part(t.max_tf, t.min_length, params, avgdl) * kBoundSlack;
@@ -186,12 +250,11 @@ std::vector<Bm25Index::QueryTerm> Bm25Index::resolve(const std::vector<std::stri
 }
 
 std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms, size_t k, const Bm25Params& params,
-                                          const std::vector<int64_t>* owners,
-                                          const std::function<void()>& check) const {
+                                          const Bm25Filter& filter, const std::function<void()>& check) const {
     if (k == 0) return {};
-    std::vector<QueryTerm> q = resolve(terms, params);
+    const double avgdl = std::max(average_length(filter.scopes), 1.0);
+    std::vector<QueryTerm> q = resolve(terms, params, filter.scopes, avgdl);
     if (q.empty()) return {};
-    const double avgdl = std::max(average_length(), 1.0);
     // MaxScore: terms by ascending bound; a chunk holding only the first `essential` terms (whose
     // bounds sum below the k-th best score) cannot enter the top k, so only the others' postings drive.
     std::sort(q.begin(), q.end(), [](const QueryTerm& a, const QueryTerm& b) { return a.bound < b.bound; });
@@ -211,7 +274,8 @@ std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms,
         uint32_t slot = kEnd;
         for (size_t i = first_essential; i < m; ++i) slot = std::min(slot, current(i));
         if (slot == kEnd) break;
-        bool skip = !alive_[slot] || !owner_allowed(owners, owners_[slot]);
+        bool skip = !alive_[slot] || !owner_allowed(filter.owners, owners_[slot]) ||
+                    (filter.scopes && !visible(*filter.scopes, scopes_[slot]));
         double score = 0;
         for (size_t i = first_essential; i < m; ++i) {
             if (current(i) != slot) continue;
@@ -255,11 +319,10 @@ std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms,
 
 std::vector<ScoredChunk> Bm25Index::top_k_of(const std::vector<std::string>& terms,
                                              const std::vector<int64_t>& candidates, size_t k, const Bm25Params& params,
-                                             const std::vector<int64_t>* owners,
-                                             const std::function<void()>& check) const {
+                                             const Bm25Filter& filter, const std::function<void()>& check) const {
     if (k == 0) return {};
-    std::vector<QueryTerm> q = resolve(terms, params);
-    const double avgdl = std::max(average_length(), 1.0);
+    const double avgdl = std::max(average_length(filter.scopes), 1.0);
+    std::vector<QueryTerm> q = resolve(terms, params, filter.scopes, avgdl);
     TopHeap heap;
     size_t visited = 0;
     for (int64_t id : candidates) {
@@ -267,7 +330,8 @@ std::vector<ScoredChunk> Bm25Index::top_k_of(const std::vector<std::string>& ter
         auto it = slot_of_.find(id);
         if (it == slot_of_.end()) continue;
         uint32_t slot = it->second;
-        if (!owner_allowed(owners, owners_[slot])) continue;
+        if (!owner_allowed(filter.owners, owners_[slot])) continue;
+        if (filter.scopes && !visible(*filter.scopes, scopes_[slot])) continue;
         double score = 0;  // q is in query-term order here
         bool any = false;  // a chunk holding none of the terms is not ranked (as in SQL: no row to sum)
         for (const QueryTerm& t : q) {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "visibility.hpp"
+
 namespace pgrag {
 
 struct Bm25Params {
@@ -28,32 +30,43 @@ struct TermCount {
     uint32_t tf;
 };
 
+// Which chunks a ranking may return and which it counts: `owners` (sorted document ids; nullptr: any)
+// narrows the rows only, `scopes` (nullptr: all) narrows the rows and the statistics, so that what a
+// caller may not see never shapes the scores they get (N, average length and df of visible chunks).
+struct Bm25Filter {
+    const std::vector<int64_t>* owners = nullptr;
+    const VisibleScopes* scopes = nullptr;
+};
+
 // Postings (chunk slot, tf) per lexeme plus each chunk's length; chunks can be added and removed at any
-// time, so the statistics (N, average length, document frequencies) always describe the live chunks.
+// time, so the statistics (N, average length, document frequencies) always describe the live chunks,
+// overall or of the scopes a caller sees.
 class Bm25Index {
   public:
-    // Adds a chunk (its id must not be present): distinct lexemes with their counts, length in tokens.
-    void add(int64_t id, int64_t owner, int32_t length, const std::vector<TermCount>& terms);
+    // Adds a chunk (its id must not be present): distinct lexemes with their counts, length in tokens,
+    // and who may see it.
+    void add(int64_t id, int64_t owner, int32_t length, const std::vector<TermCount>& terms,
+             ScopeId scope = kSharedScope);
     // Removes a chunk; false when it was not there.
     bool remove(int64_t id);
     bool contains(int64_t id) const { return slot_of_.count(id) != 0; }
 
-    size_t chunks() const { return live_; }
-    // Average length over the live chunks, 0 when there are none.
-    double average_length() const { return live_ ? static_cast<double>(length_sum_) / static_cast<double>(live_) : 0; }
-    uint32_t document_frequency(const std::string& lexeme) const;
+    // Live chunks, their average length (0 when there are none) and a lexeme's document frequency, of
+    // the scopes marked in `scopes` (nullptr: all).
+    size_t chunks(const VisibleScopes* scopes = nullptr) const;
+    double average_length(const VisibleScopes* scopes = nullptr) const;
+    uint32_t document_frequency(const std::string& lexeme, const VisibleScopes* scopes = nullptr) const;
     size_t memory_bytes() const;
 
     // The k best chunks containing any of `terms` (distinct lexemes), by BM25 descending then id
-    // ascending, among chunks whose owner is in `owners` (sorted; nullptr: any). MaxScore skips the
-    // chunks that cannot enter the top k. `check` is polled now and then and may throw to cancel.
+    // ascending, among the chunks `filter` lets through. MaxScore skips the chunks that cannot enter
+    // the top k. `check` is polled now and then and may throw to cancel.
     std::vector<ScoredChunk> top_k(const std::vector<std::string>& terms, size_t k, const Bm25Params& params,
-                                   const std::vector<int64_t>* owners = nullptr,
-                                   const std::function<void()>& check = nullptr) const;
+                                   const Bm25Filter& filter = {}, const std::function<void()>& check = nullptr) const;
 
     // The k best of the given chunks (ids; unknown ones are skipped), scored by the same BM25 over `terms`.
     std::vector<ScoredChunk> top_k_of(const std::vector<std::string>& terms, const std::vector<int64_t>& candidates,
-                                      size_t k, const Bm25Params& params, const std::vector<int64_t>* owners = nullptr,
+                                      size_t k, const Bm25Params& params, const Bm25Filter& filter = {},
                                       const std::function<void()>& check = nullptr) const;
 
   private:
@@ -61,6 +74,7 @@ class Bm25Index {
         std::vector<uint32_t> slots;  // ascending
         std::vector<uint32_t> tfs;
         uint32_t df = 0;         // live chunks containing the term
+        uint32_t shared_df = 0;  // of them, those of the shared scope (the others: scope_df_)
         uint32_t max_tf = 0;     // over all postings, live or not: an upper bound
         int32_t min_length = 0;  // likewise
     };
@@ -70,7 +84,16 @@ class Bm25Index {
         double idf;
         double bound;
     };
-    std::vector<QueryTerm> resolve(const std::vector<std::string>& terms, const Bm25Params& params) const;
+    // N and average length of what `scopes` marks (nullptr: everything).
+    struct Corpus {
+        double n;
+        double avgdl;
+    };
+    Corpus corpus(const VisibleScopes* scopes) const;
+    uint32_t term_df(uint32_t term_id, const VisibleScopes* scopes) const;
+    void count_scope(uint32_t term_id, ScopeId scope, int delta);
+    std::vector<QueryTerm> resolve(const std::vector<std::string>& terms, const Bm25Params& params,
+                                   const VisibleScopes* scopes, double avgdl) const;
     double tf_part(uint32_t tf, int32_t length, const Bm25Params& params, double avgdl) const;
     void compact();
 
@@ -79,12 +102,16 @@ class Bm25Index {
     std::unordered_map<int64_t, uint32_t> slot_of_;
     std::vector<int64_t> ids_;
     std::vector<int64_t> owners_;
+    std::vector<ScopeId> scopes_;
     std::vector<int32_t> lengths_;
     std::vector<uint8_t> alive_;
     std::vector<uint64_t> term_start_;  // slot s's term ids: slot_terms_[term_start_[s] .. term_start_[s + 1])
     std::vector<uint32_t> slot_terms_;
     size_t live_ = 0;
     int64_t length_sum_ = 0;
+    std::vector<size_t> scope_chunks_;                 // live chunks per scope
+    std::vector<int64_t> scope_length_;                // and their length sum
+    std::unordered_map<uint64_t, uint32_t> scope_df_;  // (term id << 32 | scope) -> df, scopes other than shared
 };
 
 }  // namespace pgrag

@@ -17,6 +17,7 @@ VectorMatrix::VectorMatrix(size_t dims, size_t capacity) : dims_(dims) {
     alive_.reserve(capacity);
     owners_.reserve(capacity);
     groups_.reserve(capacity);
+    scopes_.reserve(capacity);
     norms_.reserve(capacity);
 }
 
@@ -41,13 +42,16 @@ void VectorMatrix::grow(size_t rows) {
     capacity_ = bytes / row_bytes;
 }
 
-void VectorMatrix::add(int64_t id, int64_t owner, uint16_t group, const float* values) {
+void VectorMatrix::add(int64_t id, int64_t owner, uint16_t group, const float* values, ScopeId scope) {
     if (!row_of_.emplace(id, ids_.size()).second) return;
     if (ids_.size() == capacity_) grow(std::max<size_t>(1024, capacity_ * 2));
     std::memcpy(values_ + ids_.size() * dims_, values, dims_ * sizeof(float));
     ids_.push_back(id);
     owners_.push_back(owner);
     groups_.push_back(group);
+    scopes_.push_back(scope);
+    if (live_in_scope_.size() <= scope) live_in_scope_.resize(scope + 1, 0);
+    live_in_scope_[scope]++;
     norms_.push_back(kernels().dot(values, values, dims_));  // equals the norm the <=> operator computes
     alive_.push_back(1);
 }
@@ -56,6 +60,7 @@ bool VectorMatrix::remove(int64_t id) {
     auto it = row_of_.find(id);
     if (it == row_of_.end()) return false;
     alive_[it->second] = 0;
+    live_in_scope_[scopes_[it->second]]--;
     row_of_.erase(it);
     if (ids_.size() - row_of_.size() > std::max<size_t>(1024, row_of_.size())) compact();
     return true;
@@ -71,6 +76,7 @@ void VectorMatrix::compact() {
             ids_[w] = ids_[r];
             owners_[w] = owners_[r];
             groups_[w] = groups_[r];
+            scopes_[w] = scopes_[r];
             norms_[w] = norms_[r];
         }
         row_of_[ids_[w]] = w;
@@ -79,8 +85,17 @@ void VectorMatrix::compact() {
     ids_.resize(w);
     owners_.resize(w);
     groups_.resize(w);
+    scopes_.resize(w);
     norms_.resize(w);
     alive_.assign(w, 1);
+}
+
+size_t VectorMatrix::live_rows(const VisibleScopes* visible) const {
+    if (!visible) return live_rows();
+    size_t n = 0;
+    for (ScopeId s : visible->ids)
+        if (s < live_in_scope_.size()) n += live_in_scope_[s];
+    return n;
 }
 
 constexpr size_t kPrefetchRows = 2;  // measured: 2 ahead beats 4, 8 and 16 (bench/README.md)
@@ -103,6 +118,7 @@ std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric
         if (!m.alive(r)) continue;
         if (filter.group >= 0 && m.group(r) != filter.group) continue;
         if (filter.owners && !std::binary_search(filter.owners->begin(), filter.owners->end(), m.owner(r))) continue;
+        if (filter.scopes && !visible(*filter.scopes, m.scope(r))) continue;
         const float* row = m.row(r);
         if (r + kPrefetchRows < m.rows()) {
             // Keep more cache misses in flight than the hardware prefetcher does on one stream.

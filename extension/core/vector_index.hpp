@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "distance.hpp"
+#include "visibility.hpp"
 
 namespace pgrag {
 
@@ -22,10 +23,12 @@ class VectorMatrix {
     size_t dims() const { return dims_; }
     size_t rows() const { return ids_.size(); }  // including removed rows not yet compacted away
     size_t live_rows() const { return row_of_.size(); }
+    // Live rows of the scopes marked in `visible` (nullptr: all).
+    size_t live_rows(const VisibleScopes* visible) const;
 
-    // Appends a row; `group` is a caller-defined tag (e.g. the embedding model) searches can select.
-    // Adding an id that is present does nothing.
-    void add(int64_t id, int64_t owner, uint16_t group, const float* values);
+    // Appends a row; `group` is a caller-defined tag (e.g. the embedding model) searches can select,
+    // `scope` who may see it. Adding an id that is present does nothing.
+    void add(int64_t id, int64_t owner, uint16_t group, const float* values, ScopeId scope = kSharedScope);
     // Removes a row by id (false when absent); removed rows are skipped, and compacted away once they
     // outnumber the live ones.
     bool remove(int64_t id);
@@ -35,6 +38,7 @@ class VectorMatrix {
     int64_t id(size_t row) const { return ids_[row]; }
     int64_t owner(size_t row) const { return owners_[row]; }
     uint16_t group(size_t row) const { return groups_[row]; }
+    ScopeId scope(size_t row) const { return scopes_[row]; }
     const float* row(size_t r) const { return values_ + r * dims_; }
     double squared_norm(size_t r) const { return norms_[r]; }
 
@@ -48,6 +52,8 @@ class VectorMatrix {
     std::vector<int64_t> ids_;
     std::vector<int64_t> owners_;
     std::vector<uint16_t> groups_;
+    std::vector<ScopeId> scopes_;
+    std::vector<size_t> live_in_scope_;
     std::vector<double> norms_;
     std::vector<uint8_t> alive_;
     std::unordered_map<int64_t, size_t> row_of_;
@@ -59,10 +65,12 @@ struct Neighbour {
     double distance;
 };
 
-// Which rows a search may return: optional group, optional sorted list of allowed owners.
+// Which rows a search may return: optional group, optional sorted list of allowed owners, optional
+// visible scopes.
 struct RowFilter {
     int group = -1;                                // -1: any
     const std::vector<int64_t>* owners = nullptr;  // sorted; nullptr: any
+    const VisibleScopes* scopes = nullptr;         // nullptr: every scope
 };
 
 // The k rows nearest to query by metric, ordered by distance then id: exactly the rows and order of

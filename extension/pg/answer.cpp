@@ -13,6 +13,7 @@
 #include "../core/extractive.hpp"
 #include "args.hpp"
 #include "boundary.hpp"
+#include "identity.hpp"
 #include "setting_fn.hpp"
 #include "settings.hpp"
 
@@ -117,11 +118,16 @@ PGRAG_FUNCTION(rag_answer_result) {
 }
 
 // rag_answer_cache_key(question, k, mode, filter jsonb) -> bytea: sha256 of the normalised question, the
-// search options and every visible pg_rag setting, so any change of one misses the cache.
+// search options, every visible pg_rag setting and the caller's identity, so any change of one misses
+// the cache and two users never share an answer (each was drawn from what its asker may see).
 PGRAG_FUNCTION(rag_answer_cache_key) {
     require_arg(fcinfo, 0, "rag_answer_cache_key: the question is NULL");
     std::map<std::string, std::string> settings = visible_settings();
     settings["resolved answer settings"] = answer_settings_key();  // the providers' default models and prompt
+    Identity who = current_identity();
+    // Length-prefixed: no user and tenant pair reads as another.
+    settings["resolved identity"] = std::to_string(who.user.size()) + ":" + who.user +
+                                    (who.tenant ? std::to_string(who.tenant->size()) + ":" + *who.tenant : "-");
     int k = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
     std::string text = answer_cache_key_text(text_arg(fcinfo, 0), k, optional_text_arg(fcinfo, 2).value_or(""),
                                              optional_jsonb_arg(fcinfo, 3), settings);

@@ -13,7 +13,6 @@ namespace pgrag::pg {
 // What a copy knows about the state it mirrors.
 struct ChangeTracker {
     std::string snapshot;              // pg_current_snapshot() it last caught up to; empty: not loaded
-    Oid user = InvalidOid;             // loaded with this role's privileges (another role reloads)
     std::string own_xid;               // our transaction when own_touched was recorded
     std::vector<int64_t> own_touched;  // chunks our (uncommitted) transaction changed: re-read once it ends
     int64_t own_max_log_id = 0;        // newest log row of our transaction applied

@@ -6,6 +6,7 @@
 #include "../core/error.hpp"
 #include "args.hpp"
 #include "boundary.hpp"
+#include "identity.hpp"
 #include "kb_changes.hpp"
 #include "search.hpp"
 #include "settings.hpp"
@@ -14,6 +15,8 @@
 namespace pgrag::pg {
 namespace {
 
+// Postings of every chunk whoever owns it (loaded as the table's owner): each chunk's scope tells who
+// may see it, and a ranking counts and returns only what its caller may see.
 struct KeywordCopy {
     ChangeTracker tracker;
     int64_t reloads = 0;
@@ -21,6 +24,7 @@ struct KeywordCopy {
     double cap_mb = -1;
     bool too_big = false;  // over pg_rag.search_cache_mb: BM25 in SQL instead
     std::unique_ptr<Bm25Index> index;
+    ScopeTable scopes;
 };
 KeywordCopy copy;
 
@@ -32,7 +36,8 @@ bool over_cap(const Bm25Index& index, double cap_mb) {
     return static_cast<double>(index.memory_bytes()) > cap_mb * 1024 * 1024;
 }
 
-// Adds the chunks of a query selecting (id, document_id, token_count, tsv); false once over the cap.
+// Adds the chunks of a query selecting (id, document_id, token_count, tsv, owner_id, tenant_id); false
+// once over the cap.
 bool add_rows(const std::string& sql, const std::vector<SqlArg>& args, double cap_mb) {
     Portal portal = open_cursor(sql, args);
     bool fits = true;
@@ -61,7 +66,7 @@ bool add_rows(const std::string& sql, const std::vector<SqlArg>& args, double ca
                 uint32_t tf = entries[e].haspos ? POSDATALEN(tsv, &entries[e]) : 1;
                 terms.push_back({std::string_view(strings + entries[e].pos, entries[e].len), tf});
             }
-            copy.index->add(id, doc, length, terms);
+            copy.index->add(id, doc, length, terms, copy.scopes.intern(optional_text(row, 5), optional_text(row, 6)));
         }
         pg_guard([&] { SPI_freetuptable(SPI_tuptable); });
         seen += n;
@@ -74,40 +79,53 @@ bool add_rows(const std::string& sql, const std::vector<SqlArg>& args, double ca
     return fits && !over_cap(*copy.index, cap_mb);
 }
 
-std::string select_rows(const ExtensionCatalog& cat) {
-    return "SELECT id, document_id, token_count, tsv FROM " + cat.schema_sql + ".rag_chunks";
+std::string select_rows(const ExtensionCatalog& cat, Oid chunks) {
+    return "SELECT id, document_id, token_count, tsv, " +
+           std::string(chunks_have_owners(chunks) ? "owner_id, tenant_id" : "NULL::text, NULL::text") + " FROM " +
+           cat.schema_sql + ".rag_chunks";
 }
 
-void load(const ExtensionCatalog& cat, double cap_mb) {
+void load(const ExtensionCatalog& cat, Oid chunks, double cap_mb) {
     copy.index = std::make_unique<Bm25Index>();
+    copy.scopes = ScopeTable();
     copy.cap_mb = cap_mb;
     copy.too_big = false;
-    copy.tracker.user = GetUserId();
-    if (!add_rows(select_rows(cat) + " ORDER BY id", {}, cap_mb)) {
+    if (!add_rows(select_rows(cat, chunks) + " ORDER BY id", {}, cap_mb)) {
         copy.index.reset();
         copy.too_big = true;
     }
 }
 
+// Every chunk, as the table's owner: what the caller may see is decided at search time.
 void sync(const ExtensionCatalog& cat) {
+    Oid chunks = readable_chunks(cat);
     double cap_mb = search_cache_mb();
     CatchUp change = catch_up(cat, copy.tracker);
-    bool reload = change.reload || copy.tracker.snapshot.empty() || copy.tracker.user != GetUserId() ||
-                  copy.cap_mb != cap_mb || (copy.too_big && !change.reread.empty()) ||
+    bool reload = change.reload || copy.tracker.snapshot.empty() || copy.cap_mb != cap_mb ||
+                  (copy.too_big && !change.reread.empty()) ||
                   (copy.index && change.reread.size() > copy.index->chunks() / 2 + 1000);
     copy.tracker.snapshot.clear();  // until the copy is consistent again
-    if (reload) {
-        copy.reloads++;
-        load(cat, cap_mb);
-    } else if (!change.reread.empty() && copy.index) {
-        copy.updates++;
-        for (int64_t id : change.reread) copy.index->remove(id);
-        if (!add_rows(select_rows(cat) + " WHERE id = ANY($1)", {{INT8ARRAYOID, int8_array(change.reread)}}, cap_mb)) {
-            copy.index.reset();
-            copy.too_big = true;
+    as_role(relation_owner(cat, "rag_chunks"), [&] {
+        if (reload) {
+            copy.reloads++;
+            load(cat, chunks, cap_mb);
+        } else if (!change.reread.empty() && copy.index) {
+            copy.updates++;
+            for (int64_t id : change.reread) copy.index->remove(id);
+            if (!add_rows(select_rows(cat, chunks) + " WHERE id = ANY($1)", {{INT8ARRAYOID, int8_array(change.reread)}},
+                          cap_mb)) {
+                copy.index.reset();
+                copy.too_big = true;
+            }
         }
-    }
+    });
     copy.tracker.snapshot = change.snapshot;
+}
+
+// The scopes the caller sees, or none when row-level security does not apply to them (they see all).
+std::optional<VisibleScopes> visible_scopes(const ExtensionCatalog& cat) {
+    if (!row_security_applies(readable_chunks(cat))) return std::nullopt;
+    return copy.scopes.visible_to(current_viewer());
 }
 
 Bm25Params params() { return {real_setting("pg_rag.bm25_k1"), real_setting("pg_rag.bm25_b")}; }
@@ -151,10 +169,13 @@ std::vector<ScoredChunk> sql_top_k(const ExtensionCatalog& cat, const std::vecto
 
 }  // namespace
 
-CopyInfo keyword_copy_info() {
+CopyInfo keyword_copy_info(const ExtensionCatalog& cat) {
     CopyInfo info;
     info.state = copy.too_big ? "over cap" : copy.index ? "in memory" : "not loaded";
-    info.chunks = copy.index ? static_cast<int64_t>(copy.index->chunks()) : 0;
+    if (copy.index) {
+        std::optional<VisibleScopes> visible = visible_scopes(cat);
+        info.chunks = static_cast<int64_t>(copy.index->chunks(visible ? &*visible : nullptr));
+    }
     info.reloads = copy.reloads;
     info.updates = copy.updates;
     return info;
@@ -199,8 +220,9 @@ std::vector<ScoredChunk> keyword_top_k(const ExtensionCatalog& cat, const std::s
     if (copy.too_big) return sql_top_k(cat, terms, query, web, k, filter);
     std::vector<int64_t> owners;
     if (filter != 0) owners = documents_matching(cat, filter);
-    const std::vector<int64_t>* allowed = filter != 0 ? &owners : nullptr;
-    if (!web) return copy.index->top_k(terms, k, params(), allowed, throw_if_interrupted);
+    std::optional<VisibleScopes> visible = visible_scopes(cat);
+    Bm25Filter rows{filter != 0 ? &owners : nullptr, visible ? &*visible : nullptr};
+    if (!web) return copy.index->top_k(terms, k, params(), rows, throw_if_interrupted);
     // Web-search syntax: the candidates are what websearch_to_tsquery matches, scored by the same BM25.
     std::vector<int64_t> candidates;
     run_sql(
@@ -209,7 +231,7 @@ std::vector<ScoredChunk> keyword_top_k(const ExtensionCatalog& cat, const std::s
             bool n;
             candidates.push_back(DatumGetInt64(row.get(1, &n)));
         });
-    return copy.index->top_k_of(terms, candidates, k, params(), allowed, throw_if_interrupted);
+    return copy.index->top_k_of(terms, candidates, k, params(), rows, throw_if_interrupted);
 }
 
 }  // namespace pgrag::pg
@@ -245,8 +267,10 @@ PGRAG_FUNCTION(rag_kb_stats) {
     int64 chunks = 0;
     double average = 0;
     if (copy.index) {
-        chunks = static_cast<int64>(copy.index->chunks());
-        average = copy.index->average_length();
+        // The statistics of what the caller may see, as their rankings use them.
+        std::optional<VisibleScopes> visible = visible_scopes(cat);
+        chunks = static_cast<int64>(copy.index->chunks(visible ? &*visible : nullptr));
+        average = copy.index->average_length(visible ? &*visible : nullptr);
     } else {
         run_sql("SELECT count(*), coalesce(avg(token_count), 0)::float8 FROM " + cat.schema_sql + ".rag_chunks", {},
                 true, [&](const SqlRow& row) {

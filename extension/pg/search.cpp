@@ -165,8 +165,9 @@ PGRAG_FUNCTION(rag_search_ranked) {
 
 // rag_search_copies() -> (copy, state, chunks, reloads, updates): this backend's in-memory copies.
 PGRAG_FUNCTION(rag_search_copies) {
-    std::vector<std::pair<std::string, CopyInfo>> copies = {{"vector", vector_copy_info()},
-                                                            {"keyword", keyword_copy_info()}};
+    ExtensionCatalog cat = extension_catalog(fcinfo);
+    std::vector<std::pair<std::string, CopyInfo>> copies = {{"vector", vector_copy_info(cat)},
+                                                            {"keyword", keyword_copy_info(cat)}};
     pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const auto& [name, info] : copies) {

@@ -37,8 +37,9 @@ struct CopyInfo {
     int64_t reloads = 0;  // full loads
     int64_t updates = 0;  // catch-ups that re-read changed chunks only
 };
-CopyInfo vector_copy_info();
-CopyInfo keyword_copy_info();
+// (chunks: those the caller may see)
+CopyInfo vector_copy_info(const ExtensionCatalog& cat);
+CopyInfo keyword_copy_info(const ExtensionCatalog& cat);
 
 // A real-valued setting read in C (its definition gives the default).
 double real_setting(const char* name);

@@ -47,6 +47,9 @@ struct ChatProviderSettings {
 };
 ChatProviderSettings chat_settings[] = {{"openai"}, {"ollama"}, {"anthropic"}, {"gemini"}};
 int search_cache_mb_setting = 1024;
+char* user_id_setting = nullptr;
+char* tenant_id_setting = nullptr;
+bool user_admin_setting = false;
 
 const struct config_enum_entry kKernelOptions[] = {
     {"auto", 0, false}, {"portable", 1, false}, {"avx2", 2, false}, {"avx512", 3, false}, {nullptr, 0, false},
@@ -351,6 +354,17 @@ void define_settings() {
     DefineCustomStringVariable("pg_rag.allowed_provider_hosts",
                                "Hosts (or host:port) provider requests may go to, comma-separated; empty means any.",
                                nullptr, &allowed_provider_hosts, "", PGC_SUSET, 0, check_hosts, nullptr, nullptr);
+    // Who is calling, for row-level security: asserted by a trusted role (superusers, or roles granted
+    // SET ON PARAMETER, e.g. the HTTP server's), never by the user it describes.
+    DefineCustomStringVariable("pg_rag.user_id", "The user the session acts for; empty means the role's name.",
+                               "Only superusers and roles granted SET on it may change it.", &user_id_setting, "",
+                               PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_rag.tenant_id", "The tenant the session acts for; empty means none.",
+                               "Only superusers and roles granted SET on it may change it.", &tenant_id_setting, "",
+                               PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("pg_rag.user_admin", "The user may write the shared knowledge base.",
+                             "Only superusers and roles granted SET on it may change it.", &user_admin_setting, false,
+                             PGC_SUSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pg_rag");
 }
 
@@ -377,6 +391,12 @@ bool embedding_cache_enabled() { return cache_enabled; }
 std::string distance_metric() { return distance_metric_setting ? distance_metric_setting : "cosine"; }
 
 double search_cache_mb() { return static_cast<double>(search_cache_mb_setting); }
+
+std::string user_id() { return user_id_setting ? user_id_setting : ""; }
+
+std::string tenant_id() { return tenant_id_setting ? tenant_id_setting : ""; }
+
+bool user_admin() { return user_admin_setting; }
 
 void bind_embedding_key(EmbeddingSettings& s) {
     if (s.provider == "local") return;

@@ -38,4 +38,10 @@ std::string answer_settings_key();
 // pg_rag.search_cache_mb: the most memory vector search may keep per backend.
 double search_cache_mb();
 
+// pg_rag.user_id, pg_rag.tenant_id ("" when unset) and pg_rag.user_admin: the identity a trusted role
+// asserts (identity.hpp resolves them).
+std::string user_id();
+std::string tenant_id();
+bool user_admin();
+
 }  // namespace pgrag::pg

@@ -9,6 +9,13 @@ Datum SqlRow::get(int column, bool* is_null) const {
     return pg_guard([&] { return SPI_getbinval(tuple_, desc_, column, is_null); });
 }
 
+std::optional<std::string> optional_text(const SqlRow& row, int column) {
+    bool is_null;
+    Datum d = row.get(column, &is_null);
+    if (is_null) return std::nullopt;
+    return pg_guard([&] { return std::string(TextDatumGetCString(d)); });
+}
+
 namespace {
 
 // SPI's parallel arrays of argument types, values and null flags.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class SqlRow {
     HeapTuple tuple_;
     TupleDesc desc_;
 };
+
+// Column n of a row as text, or nothing when NULL.
+std::optional<std::string> optional_text(const SqlRow& row, int column);
 
 // Connects to SPI, runs sql with $n arguments, calls on_row for every row (outside any PG_TRY, so it
 // may throw), disconnects; returns the number of rows processed. Copy out what you need in on_row:

@@ -7,6 +7,7 @@
 #include "../core/error.hpp"
 #include "args.hpp"
 #include "boundary.hpp"
+#include "identity.hpp"
 #include "kb_changes.hpp"
 #include "search.hpp"
 #include "settings.hpp"
@@ -15,7 +16,8 @@
 namespace pgrag::pg {
 namespace {
 
-// The vectors of one dimension.
+// The vectors of one dimension, of every chunk whoever owns it (loaded as the table's owner): each
+// row's scope tells who may see it, and a search skips the rows its caller may not.
 struct VectorCopy {
     ChangeTracker tracker;
     int64_t reloads = 0;
@@ -25,6 +27,7 @@ struct VectorCopy {
     bool too_big = false;
     std::unique_ptr<VectorMatrix> matrix;
     std::map<std::string, uint16_t> groups;  // embedding_model -> group tag
+    ScopeTable scopes;
 };
 VectorCopy copy;
 
@@ -32,7 +35,8 @@ bool over_cap(size_t rows, size_t dims, double cap_mb) {
     return static_cast<double>(rows) * static_cast<double>(dims) * 4.0 > cap_mb * 1024 * 1024;
 }
 
-// Adds the rows of a query selecting (id, document_id, embedding, model), fetched in batches.
+// Adds the rows of a query selecting (id, document_id, embedding, model, owner_id, tenant_id), fetched
+// in batches.
 void add_rows(const std::string& sql, const std::vector<SqlArg>& args) {
     Portal portal = open_cursor(sql, args);
     for (;;) {
@@ -52,7 +56,8 @@ void add_rows(const std::string& sql, const std::vector<SqlArg>& args) {
             std::string model = pg_guard([&] { return std::string(TextDatumGetCString(m)); });
             auto* emb = pg_guard([&] { return reinterpret_cast<Embedding*>(PG_DETOAST_DATUM(e)); });
             auto [it, inserted] = copy.groups.emplace(model, static_cast<uint16_t>(copy.groups.size()));
-            copy.matrix->add(id, doc, it->second, emb->x);
+            ScopeId scope = copy.scopes.intern(optional_text(row, 5), optional_text(row, 6));
+            copy.matrix->add(id, doc, it->second, emb->x, scope);
         }
         pg_guard([&] { SPI_freetuptable(SPI_tuptable); });
     }
@@ -62,19 +67,20 @@ void add_rows(const std::string& sql, const std::vector<SqlArg>& args) {
     });
 }
 
-std::string select_rows(const ExtensionCatalog& cat) {
-    return "SELECT id, document_id, embedding, coalesce(embedding_model, '') FROM " + cat.schema_sql +
-           ".rag_chunks WHERE embedding IS NOT NULL AND " + cat.schema_sql + ".dims(embedding) = $1";
+std::string select_rows(const ExtensionCatalog& cat, Oid chunks) {
+    return "SELECT id, document_id, embedding, coalesce(embedding_model, ''), " +
+           std::string(chunks_have_owners(chunks) ? "owner_id, tenant_id" : "NULL::text, NULL::text") + " FROM " +
+           cat.schema_sql + ".rag_chunks WHERE embedding IS NOT NULL AND " + cat.schema_sql + ".dims(embedding) = $1";
 }
 
 // (Re)loads every chunk embedding of `dims` dimensions, unless they exceed the cap.
-void load(const ExtensionCatalog& cat, size_t dims, double cap_mb) {
+void load(const ExtensionCatalog& cat, Oid chunks, size_t dims, double cap_mb) {
     copy.matrix.reset();
     copy.groups.clear();
+    copy.scopes = ScopeTable();
     copy.dims = dims;
     copy.cap_mb = cap_mb;
     copy.too_big = false;
-    copy.tracker.user = GetUserId();
     int64 rows = 0;
     run_sql("SELECT count(*) FROM " + cat.schema_sql + ".rag_chunks WHERE embedding IS NOT NULL AND " + cat.schema_sql +
                 ".dims(embedding) = $1",
@@ -88,40 +94,53 @@ void load(const ExtensionCatalog& cat, size_t dims, double cap_mb) {
     }
     // Headroom: appending past capacity moves the whole matrix.
     copy.matrix = std::make_unique<VectorMatrix>(dims, static_cast<size_t>(rows + rows / 8 + 1024));
-    add_rows(select_rows(cat) + " ORDER BY id", {{INT4OID, Int32GetDatum(static_cast<int32>(dims))}});
+    add_rows(select_rows(cat, chunks) + " ORDER BY id", {{INT4OID, Int32GetDatum(static_cast<int32>(dims))}});
 }
 
-// Brings the copy to this statement's snapshot: re-reads the chunks changed since, or reloads.
+// Brings the copy to this statement's snapshot: re-reads the chunks changed since, or reloads. Every
+// chunk, as the table's owner: what the caller may see is decided at search time.
 void sync(const ExtensionCatalog& cat, size_t dims) {
+    Oid chunks = readable_chunks(cat);
     double cap_mb = search_cache_mb();
     CatchUp change = catch_up(cat, copy.tracker);
-    bool reload = change.reload || copy.tracker.snapshot.empty() || copy.dims != dims ||
-                  copy.tracker.user != GetUserId() || copy.cap_mb != cap_mb ||
+    bool reload = change.reload || copy.tracker.snapshot.empty() || copy.dims != dims || copy.cap_mb != cap_mb ||
                   (copy.too_big && !change.reread.empty()) ||
                   (copy.matrix && change.reread.size() > copy.matrix->live_rows() / 2 + 1000);
     copy.tracker.snapshot.clear();  // until the copy is consistent again
-    if (reload) {
-        copy.reloads++;
-        load(cat, dims, cap_mb);
-    } else if (!change.reread.empty() && copy.matrix) {
-        copy.updates++;
-        for (int64_t id : change.reread) copy.matrix->remove(id);
-        add_rows(select_rows(cat) + " AND id = ANY($2)",
-                 {{INT4OID, Int32GetDatum(static_cast<int32>(dims))}, {INT8ARRAYOID, int8_array(change.reread)}});
-        if (over_cap(copy.matrix->live_rows(), dims, cap_mb)) {
-            copy.matrix.reset();
-            copy.too_big = true;
+    as_role(relation_owner(cat, "rag_chunks"), [&] {
+        if (reload) {
+            copy.reloads++;
+            load(cat, chunks, dims, cap_mb);
+        } else if (!change.reread.empty() && copy.matrix) {
+            copy.updates++;
+            for (int64_t id : change.reread) copy.matrix->remove(id);
+            add_rows(select_rows(cat, chunks) + " AND id = ANY($2)",
+                     {{INT4OID, Int32GetDatum(static_cast<int32>(dims))}, {INT8ARRAYOID, int8_array(change.reread)}});
+            if (over_cap(copy.matrix->live_rows(), dims, cap_mb)) {
+                copy.matrix.reset();
+                copy.too_big = true;
+            }
         }
-    }
+    });
     copy.tracker.snapshot = change.snapshot;
+}
+
+// The scopes the caller sees, or nullptr when row-level security does not apply to them (they see all).
+std::optional<VisibleScopes> visible_scopes(const ExtensionCatalog& cat) {
+    if (!row_security_applies(readable_chunks(cat))) return std::nullopt;
+    return copy.scopes.visible_to(current_viewer());
 }
 
 }  // namespace
 
-CopyInfo vector_copy_info() {
+CopyInfo vector_copy_info(const ExtensionCatalog& cat) {
     CopyInfo info;
     info.state = copy.too_big ? "over cap" : copy.matrix ? "in memory" : "not loaded";
-    info.chunks = copy.matrix ? static_cast<int64_t>(copy.matrix->live_rows()) : 0;
+    if (copy.matrix) {
+        // What the caller may see of it: the copy's size would count other users' chunks.
+        std::optional<VisibleScopes> visible = visible_scopes(cat);
+        info.chunks = static_cast<int64_t>(copy.matrix->live_rows(visible ? &*visible : nullptr));
+    }
     info.reloads = copy.reloads;
     info.updates = copy.updates;
     return info;
@@ -155,6 +174,8 @@ std::vector<Neighbour> vector_top_k(const ExtensionCatalog& cat, Embedding* quer
         return found;
     }
     RowFilter rows;
+    std::optional<VisibleScopes> visible = visible_scopes(cat);
+    rows.scopes = visible ? &*visible : nullptr;
     std::vector<int64_t> owners;
     if (model) {
         auto it = copy.groups.find(*model);

@@ -117,7 +117,7 @@ TEST(Bm25, StatisticsFollowAddsAndRemoves) {
     std::sort(terms.begin(), terms.end());
     expect_same(index.top_k(terms, 20, p), brute_force(docs, terms, 20, p));
     std::vector<int64_t> owners = {2, 5};
-    expect_same(index.top_k(terms, 20, p, &owners), brute_force(docs, terms, 20, p, &owners));
+    expect_same(index.top_k(terms, 20, p, {&owners}), brute_force(docs, terms, 20, p, &owners));
 }
 
 TEST(Bm25, TiesAreBrokenByIdAndCandidatesScoreTheSame) {

@@ -48,14 +48,20 @@ SELECT rag_delete_document((SELECT max(id) FROM rag_documents WHERE title = 'Tit
 SELECT rag_table_name('defaults_items'), rag_row_source('defaults_items', '7');
 SELECT rag_check_columns('defaults_items', ARRAY['body', 'title']::name[]);
 SELECT rag_ingest_table('defaults_items', 'body');
-SELECT rag_ingest_rows('defaults_items', ARRAY['3'], ARRAY['Gamma text.'], ARRAY[NULL], 1000, NULL, 'recursive', false, 0, 1, 0);
+SELECT rag_ingest_rows('defaults_items', ARRAY['3'], ARRAY['Gamma text.'], ARRAY[NULL], 1000, NULL, 'recursive', false, 0, 1, 0,
+                       NULL, NULL);
+SELECT rag_ingest_document(NULL, NULL, 'Shared by default', 'Owner and tenant given: a superuser may give any.') > 0 AS ingested;
+SELECT rag_sync_owner('defaults_items');
 SELECT rag_sync_table('defaults_items', 'body');
 INSERT INTO defaults_items VALUES (4, 'Delta text about dates.', 'D', NULL);
 SELECT count(*) AS synced FROM rag_documents WHERE source LIKE 'table:public.defaults_items:%';
 SELECT rag_drop_sync_triggers('defaults_items');
 SELECT rag_unsync_table('defaults_items');
--- rag_sync_trigger, rag_note_change and rag_count_tokens are trigger functions (not callable from SQL):
--- the inserts above ran them.
+-- rag_sync_trigger, rag_note_change, rag_count_tokens, rag_chunk_owner and rag_document_owner_changed are
+-- trigger functions (not callable from SQL): the inserts above ran them (the last one runs below).
+UPDATE rag_documents SET owner_id = 'defaults-user' WHERE title = 'Shared by default';
+SELECT count(*) AS chunks_followed FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id
+ WHERE d.title = 'Shared by default' AND c.owner_id = 'defaults-user';
 SELECT count(*) > 0 AS changes_noted FROM rag_kb_changes;
 
 -- Metadata: NULL and JSON null mean none; anything but an object is refused (0.5.0 failed on each).
@@ -115,6 +121,12 @@ SELECT rag_finish_question(id, 'defaults-worker', '{"answer": "A."}') FROM rag_q
 SELECT rag_question(id) ->> 'status' AS status FROM rag_questions;
 SELECT * FROM rag_question_counts();
 SELECT rag_prune_questions('0 seconds') AS pruned;
+-- Who is calling, and access for a role (a superuser: its own name, an admin, no tenant; shared by default).
+SELECT rag_current_user() = current_user AS current_user, rag_current_tenant() AS tenant, rag_is_admin() AS admin;
+SELECT rag_may_write(NULL, NULL) AS may_write_shared, rag_new_document_owner(NULL, 'f') AS new_owner;
+CREATE ROLE defaults_role;
+SELECT rag_grant_user_access('defaults_role'), rag_revoke_user_access('defaults_role');
+DROP ROLE defaults_role;
 
 -- Settings from their C definitions: every pg_rag setting, numbers in base units without a unit.
 SELECT rag_setting('pg_rag.rrf_k'), rag_setting('pg_rag.request_timeout'), rag_setting('pg_rag.search_cache_mb'),

@@ -29,8 +29,12 @@ CREATE FUNCTION pg_temp.extension_members() RETURNS TABLE (member text, definiti
                           FROM pg_constraint c WHERE c.conrelid = d.objid), '')
              || coalesce((SELECT ' | ' || string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY pg_get_triggerdef(t.oid))
                           FROM pg_trigger t WHERE t.tgrelid = d.objid AND NOT t.tgisinternal), '')
-             || coalesce((SELECT ' | ' || string_agg(p.polname || ' ' || coalesce(pg_get_expr(p.polqual, p.polrelid), ''), '; ' ORDER BY p.polname)
+             || coalesce((SELECT ' | ' || string_agg(concat_ws(' ', p.polname, p.polcmd, p.polpermissive, p.polroles::text,
+                                                               pg_get_expr(p.polqual, p.polrelid),
+                                                               pg_get_expr(p.polwithcheck, p.polrelid)), '; ' ORDER BY p.polname)
                           FROM pg_policy p WHERE p.polrelid = d.objid), '')
+             || (SELECT ' | row security ' || c.relrowsecurity || ' forced ' || c.relforcerowsecurity
+                 FROM pg_class c WHERE c.oid = d.objid)
              || ' | acl ' || coalesce((SELECT c.relacl::text FROM pg_class c WHERE c.oid = d.objid), '')
            WHEN 'pg_type'::regclass THEN
              (SELECT concat_ws(' ', t.typtype, t.typlen, t.typbyval, t.typalign, t.typstorage, t.typinput, t.typoutput,
