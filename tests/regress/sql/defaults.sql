@@ -101,6 +101,16 @@ SELECT length(rag_answer_cache_key('Q?')) AS key_bytes;
 SELECT rag_cache_answer('Cached Q?', 5, 'hybrid', NULL, '{"answer": "A.", "provider": "p", "model": "m", "latency_ms": 3}');
 SELECT rag_cached_answer('cached q') AS cached;
 
+-- API keys and usage (the HTTP server's callers).
+SELECT rag_create_api_key('defaults', 'defaults-user') ~ '^prag_' AS key_made;
+SELECT name, user_id, tenant_id, scopes, expires_at, revoked_at FROM rag_api_keys();
+SELECT count(*) AS verified FROM rag_verify_api_key('prag_000000000000_' || repeat('0', 64));
+SELECT rag_revoke_api_key(id) FROM rag_api_keys();
+SELECT rag_record_usage('[{"event": "question", "user_id": "defaults-user"}]') AS recorded;
+SELECT day = (now() AT TIME ZONE 'UTC')::date AS today, user_id, questions FROM rag_usage_summary();
+DELETE FROM rag_api_keys;
+DELETE FROM rag_usage_events;
+
 -- Settings from their C definitions: every pg_rag setting, numbers in base units without a unit.
 SELECT rag_setting('pg_rag.rrf_k'), rag_setting('pg_rag.request_timeout'), rag_setting('pg_rag.search_cache_mb'),
        rag_setting('pg_rag.answer_cache'), rag_setting('pg_rag.llm_providers'), rag_setting('pg_rag.system_prompt');
