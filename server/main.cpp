@@ -19,12 +19,12 @@ int main(int argc, char** argv) {
         return parsed.exit_status;
     }
     const Options& o = parsed.options;
-    if (!is_loopback(o.host)) {
-        std::fprintf(
-            stderr,
-            "pg_rag_server: refusing to listen on %s: no authentication is configured, so only loopback addresses "
-            "(127.0.0.1, ::1, localhost) are served; put an authenticating proxy in front\n",
-            o.host.c_str());
+    if (!o.auth_required() && !is_loopback(o.host) && !o.allow_unauthenticated) {
+        std::fprintf(stderr,
+                     "pg_rag_server: refusing to listen on %s with --auth none: without sign-in only loopback "
+                     "addresses (127.0.0.1, ::1, localhost) are served; use --auth required (API keys, JWTs), or "
+                     "--allow-unauthenticated behind an authenticating proxy\n",
+                     o.host.c_str());
         return 2;
     }
 
@@ -37,14 +37,15 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     App app(o);
+    app.usage.start();
     httplib::Server http;
     configure(http, app);
     if (!http.bind_to_port(o.host, o.port)) {
         std::fprintf(stderr, "pg_rag_server: cannot listen on %s:%d\n", o.host.c_str(), o.port);
         return 1;
     }
-    std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads)\n", o.host.c_str(),
-                 o.port, o.pool_size, o.threads);
+    std::fprintf(stderr, "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, sign-in %s)\n",
+                 o.host.c_str(), o.port, o.pool_size, o.threads, o.auth_required() ? "required" : "not required");
     std::thread listener([&] { http.listen_after_bind(); });
 
     int sig = 0;
@@ -63,6 +64,8 @@ int main(int argc, char** argv) {
     watchdog.detach();
     http.stop();
     listener.join();
+    app.usage.stop();
+    app.usage.flush();  // the last events
     std::fprintf(stderr, "pg_rag_server: stopped\n");
     std::fflush(stderr);
     std::_Exit(0);  // skip static destructors: detached threads may still be running

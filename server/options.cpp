@@ -70,6 +70,22 @@ std::vector<std::string> split_list(const std::string& v) {
     return out;
 }
 
+// "120/min", "10/s", "1000/h"; "0" or "off": unlimited.
+void set_rate_limit(Options& o, const std::string& v) {
+    if (v == "0" || v == "off") {
+        o.rate_limit = 0;
+        return;
+    }
+    size_t slash = v.find('/');
+    std::string unit = slash == std::string::npos ? "" : v.substr(slash + 1);
+    double window = unit == "s" || unit == "sec" ? 1 : unit == "min" ? 60 : unit == "h" || unit == "hour" ? 3600 : 0;
+    int n = window > 0 ? to_int("--rate-limit", v.substr(0, slash), 1, 1000000) : 0;
+    if (window == 0)
+        throw std::invalid_argument("--rate-limit must be N/s, N/min or N/h (or 0 for none), not \"" + v + "\"");
+    o.rate_limit = n;
+    o.rate_window_s = window;
+}
+
 const std::vector<Spec>& specs() {
     static const std::vector<Spec> s = {
         {"--database-url", "PGRAG_DATABASE_URL", "libpq connection string or URI (default: the PG* variables)",
@@ -96,6 +112,24 @@ const std::vector<Spec>& specs() {
         {"--shutdown-timeout", "PGRAG_SHUTDOWN_TIMEOUT",
          "seconds streams may take to finish after SIGTERM (default 30)",
          [](Options& o, const std::string& v) { o.shutdown_timeout_s = to_int("--shutdown-timeout", v, 0, 86400); }},
+        {"--auth", "PGRAG_AUTH",
+         "none | required: callers sign in with an API key or a JWT (default: required unless loopback)",
+         [](Options& o, const std::string& v) {
+             if (v != "none" && v != "required")
+                 throw std::invalid_argument("--auth must be none or required, not \"" + v + "\"");
+             o.auth = v;
+         }},
+        {"--rate-limit", "PGRAG_RATE_LIMIT", "requests per user: N/s, N/min or N/h; 0 for none (default 120/min)",
+         set_rate_limit},
+        {"--max-streams-per-user", "PGRAG_MAX_STREAMS_PER_USER",
+         "concurrent streamed answers per user; 0 for none (default 4)",
+         [](Options& o, const std::string& v) {
+             o.max_streams_per_user = to_int("--max-streams-per-user", v, 0, 100000);
+         }},
+        {"--failed-sign-ins", "PGRAG_FAILED_SIGN_INS",
+         "failed sign-ins per client address before each further one makes it wait 1, 2, 4... s, at most 60 (default "
+         "5)",
+         [](Options& o, const std::string& v) { o.free_failed_sign_ins = to_int("--failed-sign-ins", v, 0, 1000000); }},
     };
     return s;
 }
@@ -110,6 +144,8 @@ std::string usage() {
         if (left.size() < 48) left.resize(48, ' ');
         u += left + " " + s.help + "\n";
     }
+    u += "  --allow-unauthenticated, PGRAG_ALLOW_UNAUTHENTICATED=1\n"
+         "                                                 allow --auth none on a non-loopback address\n";
     u += "  --help                                         this text\n";
     return u;
 }
@@ -119,12 +155,18 @@ ParsedOptions parse_options(int argc, char** argv) {
     try {
         for (const auto& s : specs())
             if (const char* v = std::getenv(s.env); v && *v) s.set(p.options, v);
+        if (const char* v = std::getenv("PGRAG_ALLOW_UNAUTHENTICATED"); v && *v)
+            p.options.allow_unauthenticated = std::string(v) == "1" || std::string(v) == "true";
         for (int i = 1; i < argc; ++i) {
             std::string arg = argv[i];
             if (arg == "--help" || arg == "-h") {
                 p.exit = true;
                 p.text = usage();
                 return p;
+            }
+            if (arg == "--allow-unauthenticated") {
+                p.options.allow_unauthenticated = true;
+                continue;
             }
             std::string value;
             bool has_value = false;
@@ -150,6 +192,8 @@ ParsedOptions parse_options(int argc, char** argv) {
     }
     return p;
 }
+
+bool Options::auth_required() const { return auth.empty() ? !is_loopback(host) : auth == "required"; }
 
 bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 

@@ -19,6 +19,18 @@ struct Options {
     int write_timeout_s = 30;
     int request_timeout_s = 120;  // statement_timeout of every query, and the limit of one generation
     int shutdown_timeout_s = 30;  // SIGTERM: how long streams in flight may take to finish
+
+    // Users: "none" or "required"; "" decides by the address (required unless loopback).
+    std::string auth;
+    bool allow_unauthenticated = false;  // --auth none on a non-loopback address
+    double rate_limit = 120;             // requests per rate_window_s per user; 0: unlimited
+    double rate_window_s = 60;
+    int max_streams_per_user = 4;  // 0: unlimited
+    int key_cache_s = 5;           // how long a key's verification is reused (a revoked key stops within it)
+    int free_failed_sign_ins = 5;  // per client address, before each further failure makes it wait
+
+    // --auth as it applies to host: true when callers must authenticate.
+    bool auth_required() const;
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.
@@ -33,7 +45,8 @@ ParsedOptions parse_options(int argc, char** argv);
 
 std::string usage();
 
-// True for 127.0.0.0/8, ::1 and localhost: the only addresses served without authentication.
+// True for 127.0.0.0/8, ::1 and localhost: the only addresses served without authentication unless
+// --allow-unauthenticated.
 bool is_loopback(const std::string& host);
 
 }  // namespace pgrag::server

@@ -1,7 +1,16 @@
 // The connection pool.
 #include "pool.hpp"
 
+#include <cstdio>
+
 namespace pgrag::server {
+
+namespace {
+// One statement sets all three (session-level: the lease's later statements run in their own transactions).
+constexpr const char* kSetIdentity =
+    "SELECT set_config('pg_rag.user_id', $1, false), set_config('pg_rag.tenant_id', $2, false),"
+    " set_config('pg_rag.user_admin', $3, false)";
+}  // namespace
 
 Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), slot_(o.slot_), conn_(o.conn_), fresh_(o.fresh_), used_(o.used_) {
     o.pool_ = nullptr;
@@ -71,7 +80,7 @@ PGconn* Pool::connect() {
     return c;
 }
 
-Lease Pool::acquire() {
+Lease Pool::acquire(const DbIdentity& who) {
     size_t slot = 0;
     PGconn* conn = nullptr;
     {
@@ -107,7 +116,21 @@ Lease Pool::acquire() {
             throw;
         }
     }
-    return Lease(this, slot, conn, fresh);
+    Lease lease(this, slot, conn, fresh);
+    if (!identity_supported_) return lease;
+    try {
+        lease.exec(kSetIdentity,
+                   {Param::text(who.user_id), Param::text(who.tenant_id), Param::text(who.admin ? "on" : "off")});
+    } catch (const DbError& e) {
+        // TEMPORARY until row-level security defines these settings: the extension reserves the pg_rag
+        // prefix, so undefined names are refused (42602) once its library is loaded. Nothing reads them then.
+        if (e.sqlstate() != "42602") throw;
+        if (identity_supported_.exchange(false))
+            std::fprintf(stderr,
+                         "pg_rag_server: warning: this pg_rag does not define pg_rag.user_id: callers' identities are "
+                         "not passed to Postgres\n");
+    }
+    return lease;
 }
 
 void Pool::give_back(size_t slot, PGconn* conn) {

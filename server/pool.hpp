@@ -1,10 +1,11 @@
 // A fixed-size pool of libpq connections: a request waits up to a timeout for one (then 503 with
 // Retry-After); broken connections are dropped and opened again on next use, so the server recovers
-// by itself after Postgres restarts.
+// by itself after Postgres restarts. Every lease first sets the caller's identity on its connection.
 #pragma once
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -25,6 +26,15 @@ class PoolTimeout : public std::runtime_error {
 };
 
 class Pool;
+
+// Who a lease's queries run for: the settings pg_rag.user_id, pg_rag.tenant_id and pg_rag.user_admin,
+// which row-level security reads. Empty user: anonymous.
+struct DbIdentity {
+    std::string user_id;
+    std::string tenant_id;
+    bool admin = false;
+    static DbIdentity anonymous() { return {}; }
+};
 
 // A borrowed connection, returned to the pool when it goes out of scope (or by release()).
 class Lease {
@@ -57,8 +67,14 @@ class Pool {
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
-    // Borrows a connection, opening one when the slot is empty. Throws PoolTimeout or DbError.
-    Lease acquire();
+    // Borrows a connection, opening one when the slot is empty, and sets who on it before anything else
+    // runs (in one round trip, on every lease, so no identity outlives its request). Throws PoolTimeout or
+    // DbError.
+    Lease acquire(const DbIdentity& who = DbIdentity::anonymous());
+
+    // False while the extension does not define the identity settings (before row-level security):
+    // leases then set none.
+    bool identity_supported() const { return identity_supported_; }
 
     int size() const { return static_cast<int>(slots_.size()); }
     int in_use() const;
@@ -79,6 +95,7 @@ class Pool {
     std::vector<bool> busy_;
     int in_use_ = 0, waiting_ = 0;
     std::string describe_;
+    std::atomic<bool> identity_supported_{true};
 };
 
 }  // namespace pgrag::server

@@ -77,10 +77,14 @@ nlohmann::json chunk(const std::string& id, long created, const nlohmann::json& 
             {"choices", nlohmann::json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}})}};
 }
 
-void stream_completion(App& app, const ChatRequest& req, bool include_usage, httplib::Response& res) {
-    auto chat = std::make_shared<PreparedChat>(prepare_chat(app.pool, req, app.options.request_timeout_s * 1000L));
+void stream_completion(App& app, const Caller& caller, const ChatRequest& req, bool include_usage,
+                       httplib::Response& res) {
+    auto slot = stream_slot(app, caller);  // held by the content provider until the stream ends
+    auto chat =
+        std::make_shared<PreparedChat>(prepare_chat(app.pool, caller.db(), req, app.options.request_timeout_s * 1000L));
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [&app, chat, include_usage](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [&app, caller, slot, chat, include_usage](
+                                                              size_t, httplib::DataSink& sink) {
         StreamGuard guard(app);
         SseWriter out(sink);
         std::string id = completion_id();
@@ -100,6 +104,7 @@ void stream_completion(App& app, const ChatRequest& req, bool include_usage, htt
                     out.write(sse_data(chunk(id, created, {{"content", piece}}, nullptr)
                                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
                 });
+            app.usage.record(answer_usage_event(caller, *chat, g, true));
             out.write(sse_data(chunk(id, created, nlohmann::json::object(), "stop").dump()));
             if (include_usage) {
                 nlohmann::json last = {
@@ -117,7 +122,7 @@ void stream_completion(App& app, const ChatRequest& req, bool include_usage, htt
     });
 }
 
-void completion(App& app, const httplib::Request& req, httplib::Response& res) {
+void completion(App& app, const Caller& caller, const httplib::Request& req, httplib::Response& res) {
     nlohmann::json body = parse_json_object(req.body);
     ChatRequest chat = read_completion_request(body);
     bool stream = opt_bool(body, "stream").value_or(false);
@@ -126,12 +131,14 @@ void completion(App& app, const httplib::Request& req, httplib::Response& res) {
         if (!so->is_object()) throw bad_request("\"stream_options\" must be an object");
         include_usage = opt_bool(*so, "include_usage").value_or(false);
     }
-    if (stream) return stream_completion(app, chat, include_usage, res);
-    PreparedChat prepared = prepare_chat(app.pool, chat, app.options.request_timeout_s * 1000L);
+    app.usage.record(usage_event(caller, "question"));
+    if (stream) return stream_completion(app, caller, chat, include_usage, res);
+    PreparedChat prepared = prepare_chat(app.pool, caller.db(), chat, app.options.request_timeout_s * 1000L);
     auto deadline = prepared.started + std::chrono::seconds(app.options.request_timeout_s);
     Generated g = generate_chat(
         prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; },
         [](const std::string&) {});
+    app.usage.record(answer_usage_event(caller, prepared, g, false));
     nlohmann::json out = {
         {"id", completion_id()},
         {"object", "chat.completion"},
@@ -146,7 +153,7 @@ void completion(App& app, const httplib::Request& req, httplib::Response& res) {
     send_json(res, 200, out);
 }
 
-void embeddings(App& app, const httplib::Request& req, httplib::Response& res) {
+void embeddings(App& app, const Caller& caller, const httplib::Request& req, httplib::Response& res) {
     nlohmann::json body = parse_json_object(req.body);
     auto it = body.find("input");
     std::vector<std::string> inputs;
@@ -167,7 +174,7 @@ void embeddings(App& app, const httplib::Request& req, httplib::Response& res) {
         if (s.empty()) throw bad_request("\"input\" must not contain empty strings");
     std::string format = opt_string(body, "encoding_format").value_or("float");
     if (format != "float" && format != "base64") throw bad_request("\"encoding_format\" must be float or base64");
-    Lease db = app.pool.acquire();
+    Lease db = app.pool.acquire(caller.db());
     auto rows = db.value(
         "SELECT jsonb_build_object('model', rag_setting('pg_rag.embedding_provider') || ':' || "
         "rag_setting('pg_rag.embedding_model'),"
@@ -199,16 +206,22 @@ void embeddings(App& app, const httplib::Request& req, httplib::Response& res) {
 }  // namespace
 
 void add_openai_routes(Router& r, App& app) {
-    r.add("GET", "/v1/models", "/v1/models", [](const httplib::Request&, httplib::Response& res) {
-        send_json(res, 200,
+    r.add("GET", "/v1/models", "/v1/models", Access::Read,
+          [](const httplib::Request&, httplib::Response& res, const Caller&) {
+              send_json(
+                  res, 200,
                   {{"object", "list"},
                    {"data", nlohmann::json::array(
                                 {{{"id", kModel}, {"object", "model"}, {"created", 0}, {"owned_by", "pg_rag"}}})}});
-    });
-    r.add("POST", "/v1/chat/completions", "/v1/chat/completions",
-          [&app](const httplib::Request& req, httplib::Response& res) { completion(app, req, res); });
-    r.add("POST", "/v1/embeddings", "/v1/embeddings",
-          [&app](const httplib::Request& req, httplib::Response& res) { embeddings(app, req, res); });
+          });
+    r.add("POST", "/v1/chat/completions", "/v1/chat/completions", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              completion(app, caller, req, res);
+          });
+    r.add("POST", "/v1/embeddings", "/v1/embeddings", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              embeddings(app, caller, req, res);
+          });
 }
 
 }  // namespace pgrag::server

@@ -14,32 +14,33 @@ std::string session_id(const httplib::Request& req) {
 }  // namespace
 
 void add_search_routes(Router& r, App& app) {
-    r.add("GET", "/api/search", "/api/search", [&app](const httplib::Request& req, httplib::Response& res) {
-        auto q = query_string(req, "q");
-        if (!q || q->find_first_not_of(" \t\r\n") == std::string::npos)
-            throw bad_request("\"q\" is required and must not be empty");
-        long k = query_int(req, "k", 1, 1000).value_or(5);
-        std::string mode = query_string(req, "mode").value_or("hybrid");
-        auto filter = query_string(req, "filter");
-        if (filter) {
-            nlohmann::json f = nlohmann::json::parse(*filter, nullptr, false);
-            if (f.is_discarded() || !f.is_object()) throw bad_request("\"filter\" must be a JSON object");
-        }
-        Lease db = app.pool.acquire();
-        auto out = db.value(
-            "SELECT jsonb_build_object('results', coalesce(jsonb_agg(to_jsonb(s) - 'ordinality' ORDER BY "
-            "s.ordinality), '[]'))"
-            " FROM rag_search($1, $2::integer, $3, $4::jsonb) WITH ORDINALITY s",
-            {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
-             filter ? Param::text(*filter) : Param::null()});
-        db.release();
-        res.set_content(out.value_or("null"), "application/json");
-    });
+    r.add("GET", "/api/search", "/api/search", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              auto q = query_string(req, "q");
+              if (!q || q->find_first_not_of(" \t\r\n") == std::string::npos)
+                  throw bad_request("\"q\" is required and must not be empty");
+              long k = query_int(req, "k", 1, 1000).value_or(5);
+              std::string mode = query_string(req, "mode").value_or("hybrid");
+              auto filter = query_string(req, "filter");
+              if (filter) {
+                  nlohmann::json f = nlohmann::json::parse(*filter, nullptr, false);
+                  if (f.is_discarded() || !f.is_object()) throw bad_request("\"filter\" must be a JSON object");
+              }
+              Lease db = app.pool.acquire(caller.db());
+              auto out = db.value(
+                  "SELECT jsonb_build_object('results', coalesce(jsonb_agg(to_jsonb(s) - 'ordinality' ORDER BY "
+                  "s.ordinality), '[]'))"
+                  " FROM rag_search($1, $2::integer, $3, $4::jsonb) WITH ORDINALITY s",
+                  {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
+                   filter ? Param::text(*filter) : Param::null()});
+              db.release();
+              res.set_content(out.value_or("null"), "application/json");
+          });
 
-    r.add("GET", "/api/sessions/([^/]+)/messages", "/api/sessions/{id}/messages",
-          [&app](const httplib::Request& req, httplib::Response& res) {
+    r.add("GET", "/api/sessions/([^/]+)/messages", "/api/sessions/{id}/messages", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = session_id(req);
-              Lease db = app.pool.acquire();
+              Lease db = app.pool.acquire(caller.db());
               auto out = db.value(
                   "SELECT CASE WHEN EXISTS (SELECT 1 FROM rag_sessions s WHERE s.id = $1) THEN"
                   " jsonb_build_object('session_id', $1::text, 'messages', (SELECT coalesce(jsonb_agg(to_jsonb(m) "
@@ -51,10 +52,10 @@ void add_search_routes(Router& r, App& app) {
               res.set_content(*out, "application/json");
           });
 
-    r.add("DELETE", "/api/sessions/([^/]+)", "/api/sessions/{id}",
-          [&app](const httplib::Request& req, httplib::Response& res) {
+    r.add("DELETE", "/api/sessions/([^/]+)", "/api/sessions/{id}", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = session_id(req);
-              Lease db = app.pool.acquire();
+              Lease db = app.pool.acquire(caller.db());
               auto out = db.value("SELECT rag_delete_session($1)", {Param::text(id)});
               db.release();
               if (out.value_or("f") != "t")
