@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config ca-certificates
   postgresql-15 postgresql-server-dev-15
   libcurl4-openssl-dev libopenblas-dev nlohmann-json3-dev libcpp-httplib-dev libpq-dev
+  libssl-dev openssl         # JWT signatures in the server; the openssl command cross-checks them in the tests
   libxml2-dev libpoppler-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev curl
   clang libclang-rt-14-dev   # libFuzzer, ASan and UBSan runtimes for the fuzz targets (make fuzz)

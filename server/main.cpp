@@ -5,9 +5,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iostream>
+#include <memory>
 #include <thread>
 
 #include "app.hpp"
+#include "jwt_callers.hpp"
+#include "jwt_setup.hpp"
 #include "options.hpp"
 
 using namespace pgrag::server;
@@ -19,6 +23,15 @@ int main(int argc, char** argv) {
         return parsed.exit_status;
     }
     const Options& o = parsed.options;
+    // Loaded at start so a wrong secret file or JWKS stops the server now, not at the first request.
+    std::unique_ptr<JwtVerifier> jwt;
+    try {
+        jwt = make_jwt_verifier(o);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pg_rag_server: %s\n", e.what());
+        return 2;
+    }
+    if (o.jwt_check) return check_token(*jwt, std::cin, std::cout, std::cerr);
     if (!o.auth_required() && !is_loopback(o.host) && !o.allow_unauthenticated) {
         std::fprintf(stderr,
                      "pg_rag_server: refusing to listen on %s with --auth none: without sign-in only loopback "
@@ -37,6 +50,7 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     App app(o);
+    if (jwt) app.auth.set_jwt(jwt_caller_check(*jwt, o));
     app.usage.start();
     httplib::Server http;
     configure(http, app);

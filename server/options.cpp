@@ -1,9 +1,16 @@
 // Command-line flags and PGRAG_* environment variables.
 #include "options.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
+
+#include "jwks_source.hpp"
 
 namespace pgrag::server {
 namespace {
@@ -86,6 +93,31 @@ void set_rate_limit(Options& o, const std::string& v) {
     o.rate_window_s = window;
 }
 
+// RFC 7518 §3.2: an HS256 key at least as long as the hash (32 bytes); shorter secrets can be brute-forced.
+void set_jwt_secret(Options& o, const std::string& flag, const std::string& secret) {
+    if (secret.size() < 32)
+        throw std::invalid_argument(flag + " must be at least 32 bytes long (it is " + std::to_string(secret.size()) +
+                                    ")");
+    o.jwt_secret = secret;
+}
+
+std::string read_secret_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument("--jwt-secret-file: cannot read \"" + path + "\"");
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    // Files written by editors and `echo` end with a newline that is not part of the secret.
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    return secret;
+}
+
+std::string non_empty(const std::string& flag, const std::string& v) {
+    if (v.empty()) throw std::invalid_argument(flag + " must not be empty");
+    return v;
+}
+
 const std::vector<Spec>& specs() {
     static const std::vector<Spec> s = {
         {"--database-url", "PGRAG_DATABASE_URL", "libpq connection string or URI (default: the PG* variables)",
@@ -130,6 +162,30 @@ const std::vector<Spec>& specs() {
          "failed sign-ins per client address before each further one makes it wait 1, 2, 4... s, at most 60 (default "
          "5)",
          [](Options& o, const std::string& v) { o.free_failed_sign_ins = to_int("--failed-sign-ins", v, 0, 1000000); }},
+        {"--jwt-secret", "PGRAG_JWT_SECRET", "HS256 shared secret, at least 32 bytes (prefer the variable or a file)",
+         [](Options& o, const std::string& v) { set_jwt_secret(o, "--jwt-secret", v); }},
+        {"--jwt-secret-file", "PGRAG_JWT_SECRET_FILE", "file holding the HS256 secret (one trailing newline ignored)",
+         [](Options& o, const std::string& v) { set_jwt_secret(o, "--jwt-secret-file", read_secret_file(v)); }},
+        {"--jwt-jwks", "PGRAG_JWT_JWKS", "JWKS for RS256: a file or an https URL (fetched at start, refreshed)",
+         [](Options& o, const std::string& v) {
+             check_jwks_location(v);
+             o.jwt_jwks = v;
+         }},
+        {"--jwt-issuer", "PGRAG_JWT_ISSUER", "required iss of tokens (default: not checked)",
+         [](Options& o, const std::string& v) { o.jwt_issuer = non_empty("--jwt-issuer", v); }},
+        {"--jwt-audience", "PGRAG_JWT_AUDIENCE", "required aud of tokens (default: not checked)",
+         [](Options& o, const std::string& v) { o.jwt_audience = non_empty("--jwt-audience", v); }},
+        {"--jwt-user-claim", "PGRAG_JWT_USER_CLAIM", "claim holding the user id (default sub)",
+         [](Options& o, const std::string& v) { o.jwt_user_claim = non_empty("--jwt-user-claim", v); }},
+        {"--jwt-groups-claim", "PGRAG_JWT_GROUPS_CLAIM", "claim holding groups or tenant (default none)",
+         [](Options& o, const std::string& v) { o.jwt_groups_claim = non_empty("--jwt-groups-claim", v); }},
+        {"--jwt-leeway", "PGRAG_JWT_LEEWAY", "seconds of clock difference tolerated for exp/nbf/iat (default 30)",
+         [](Options& o, const std::string& v) { o.jwt_leeway_s = to_int("--jwt-leeway", v, 0, 300); }},
+        {"--jwt-admin-group", "PGRAG_JWT_ADMIN_GROUP", "a token with this group has the admin scope (default none)",
+         [](Options& o, const std::string& v) { o.jwt_admin_group = non_empty("--jwt-admin-group", v); }},
+        {"--jwt-tenant-prefix", "PGRAG_JWT_TENANT_PREFIX",
+         "a token's group that starts with this names its tenant, e.g. tenant: (default none)",
+         [](Options& o, const std::string& v) { o.jwt_tenant_prefix = non_empty("--jwt-tenant-prefix", v); }},
     };
     return s;
 }
@@ -146,6 +202,8 @@ std::string usage() {
     }
     u += "  --allow-unauthenticated, PGRAG_ALLOW_UNAUTHENTICATED=1\n"
          "                                                 allow --auth none on a non-loopback address\n";
+    u +=
+        "  --jwt-check                                    verify one token read from stdin, print its identity, exit\n";
     u += "  --help                                         this text\n";
     return u;
 }
@@ -168,6 +226,10 @@ ParsedOptions parse_options(int argc, char** argv) {
                 p.options.allow_unauthenticated = true;
                 continue;
             }
+            if (arg == "--jwt-check") {
+                p.options.jwt_check = true;
+                continue;
+            }
             std::string value;
             bool has_value = false;
             if (size_t eq = arg.find('='); eq != std::string::npos) {
@@ -185,6 +247,11 @@ ParsedOptions parse_options(int argc, char** argv) {
             }
             spec->set(p.options, value);
         }
+        const Options& o = p.options;
+        if (!o.jwt_configured() &&
+            (!o.jwt_issuer.empty() || !o.jwt_audience.empty() || !o.jwt_groups_claim.empty() ||
+             o.jwt_user_claim != "sub" || o.jwt_check || !o.jwt_admin_group.empty() || !o.jwt_tenant_prefix.empty()))
+            throw std::invalid_argument("the --jwt-* options need --jwt-secret, --jwt-secret-file or --jwt-jwks");
     } catch (const std::invalid_argument& e) {
         p.exit = true;
         p.exit_status = 2;
@@ -195,6 +262,13 @@ ParsedOptions parse_options(int argc, char** argv) {
 
 bool Options::auth_required() const { return auth.empty() ? !is_loopback(host) : auth == "required"; }
 
-bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+bool is_loopback(const std::string& host) {
+    if (host == "localhost") return true;
+    // Addresses only: a name such as "127.0.0.1.example.com" starts like one but resolves anywhere.
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 }  // namespace pgrag::server

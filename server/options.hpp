@@ -20,6 +20,20 @@ struct Options {
     int request_timeout_s = 120;  // statement_timeout of every query, and the limit of one generation
     int shutdown_timeout_s = 30;  // SIGTERM: how long streams in flight may take to finish
 
+    // JWT verification (jwt.hpp): tokens that are not API keys.
+    std::string jwt_secret;  // HS256 shared secret, at least 32 bytes; never printed
+    std::string jwt_jwks;    // file path or URL of the JWKS (RS256)
+    std::string jwt_issuer;
+    std::string jwt_audience;
+    std::string jwt_user_claim = "sub";
+    std::string jwt_groups_claim;
+    int jwt_leeway_s = 30;
+    bool jwt_check = false;         // --jwt-check: verify one token read from stdin, print the identity, exit
+    std::string jwt_admin_group;    // a token with this group has the admin scope
+    std::string jwt_tenant_prefix;  // a group "<prefix><tenant>" names the token's tenant
+
+    bool jwt_configured() const { return !jwt_secret.empty() || !jwt_jwks.empty(); }
+
     // Users: "none" or "required"; "" decides by the address (required unless loopback).
     std::string auth;
     bool allow_unauthenticated = false;  // --auth none on a non-loopback address
@@ -45,8 +59,8 @@ ParsedOptions parse_options(int argc, char** argv);
 
 std::string usage();
 
-// True for 127.0.0.0/8, ::1 and localhost: the only addresses served without authentication unless
-// --allow-unauthenticated.
+// True for the addresses 127.0.0.0/8 and ::1, and the name localhost: the only ones served without
+// authentication unless --allow-unauthenticated.
 bool is_loopback(const std::string& host);
 
 }  // namespace pgrag::server
