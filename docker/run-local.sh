@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs pg_rag locally: a cluster in ./.pgdata on port 55432 with database pg_rag and the extension created,
-# and the HTTP server (pg_rag_server) on 127.0.0.1:8080 (PGRAG_SERVER_PORT overrides the port).
+# and the HTTP server (pg_rag_server) on 127.0.0.1:8080 (PGRAG_SERVER_PORT overrides the port; PGRAG_SERVER_BIN
+# the binary).
 #   run-local.sh start | stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ if [ -z "${PGRAG_DATADIR:-}" ] && [ "$(id -u)" -eq 0 ] && ! runuser -u postgres 
 fi
 
 SERVER_PID="$DATADIR/pg_rag_server.pid"
-SERVER_BIN="$(command -v pg_rag_server || echo build/pg_rag_server)"
+SERVER_BIN="${PGRAG_SERVER_BIN:-$(command -v pg_rag_server || echo build/pg_rag_server)}"
 
 # The server runs in the background as the calling user and connects over TCP as postgres.
 start_server() {

@@ -12,6 +12,8 @@ SERVER_PORT="${PGRAG_README_SERVER_PORT:-55438}"
 WORK="$(mktemp -d /tmp/pg_rag_readme.XXXXXX)"
 chmod 755 "$WORK"
 export PGRAG_DATADIR="$WORK/data" PGRAG_PORT="$PORT" PGRAG_SERVER_PORT="$SERVER_PORT"
+# The server of this tree's build (the installed one may be another checkout's).
+[ -x "${BUILD:-build}/pg_rag_server" ] && export PGRAG_SERVER_BIN="$PWD/${BUILD:-build}/pg_rag_server"
 cleanup() { bash docker/run-local.sh stop >/dev/null 2>&1; rm -rf "$WORK"; }
 [ -n "${PGRAG_README_KEEP:-}" ] || trap cleanup EXIT
 bash docker/run-local.sh start >/dev/null || { echo "readme examples: 0 passed, 1 failed (cluster)"; exit 1; }
