@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs pg_rag locally: a cluster in ./.pgdata on port 55432 with database pg_rag and the extension created,
 # and the HTTP server (pg_rag_server, with its chat page at /) on 127.0.0.1:8080 (PGRAG_SERVER_PORT
-# overrides the port).
+# overrides the port; PGRAG_SERVER_BIN the binary).
 #   run-local.sh start | stop
 set -euo pipefail
 cd "$(dirname "$0")/.."

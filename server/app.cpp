@@ -39,7 +39,7 @@ void apply_cors(const App& app, const httplib::Request& req, httplib::Response& 
         if (allowed == "*" || allowed == origin) {
             res.set_header("Access-Control-Allow-Origin", origin);
             res.set_header("Vary", "Origin");
-            res.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+            res.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, WWW-Authenticate");
             return;
         }
 }
@@ -76,7 +76,32 @@ App::App(Options o)
            // Every query ends within the request timeout; the server names itself in pg_stat_activity.
            "SELECT set_config('statement_timeout', '" + std::to_string(options.request_timeout_s * 1000) +
                "', false), set_config('application_name', 'pg_rag_server', false)"),
-      web(options.web_root) {}
+      web(options.web_root),
+      usage(pool),
+      auth(options, pool, usage),
+      rate_limiter(options.rate_limit, options.rate_window_s),
+      stream_limiter(options.max_streams_per_user) {}
+
+void require_scope(const Caller& caller, Scope scope, const std::string& what) {
+    if (caller.has(scope)) return;
+    ApiError e(
+        403, "permission_error", "insufficient_scope",
+        what + " needs the \"" + scope_name(scope) + "\" scope (this caller has: " + scopes_text(caller.scopes) + ")");
+    e.www_authenticate =
+        std::string("Bearer realm=\"pg_rag\", error=\"insufficient_scope\", scope=\"") + scope_name(scope) + "\"";
+    throw e;
+}
+
+std::shared_ptr<void> stream_slot(App& app, const Caller& caller) {
+    if (!caller.authenticated) return std::make_shared<int>(0);
+    auto slot = app.stream_limiter.acquire(caller.limit_key());
+    if (slot) return slot;
+    ApiError e(429, "rate_limit_error", "too_many_streams",
+               "too many streamed answers at once for this user (at most " +
+                   std::to_string(app.options.max_streams_per_user) + "): wait for one to finish");
+    e.retry_after_s = 1;
+    throw e;
+}
 
 double ms_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
@@ -89,30 +114,56 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
 
 void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
     if (e.retry_after_s > 0) res.set_header("Retry-After", std::to_string(e.retry_after_s));
+    if (!e.www_authenticate.empty()) res.set_header("WWW-Authenticate", e.www_authenticate);
     send_json(res, e.status(), error_json(e, is_openai_path(req.path)));
 }
 
-void Router::add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) {
+namespace {
+
+Scope scope_of(Access a) { return a == Access::Admin ? kScopeAdmin : a == Access::Write ? kScopeWrite : kScopeRead; }
+
+// The caller of a route: authenticated, holding the route's scope, within its rate limit.
+Caller admit(App& app, const httplib::Request& req, Access access) {
+    if (access == Access::Open) return Caller{};
+    Caller caller = app.auth.authenticate(req);
+    require_scope(caller, scope_of(access), req.method + " " + t_route);
+    if (caller.authenticated) {
+        if (int wait = app.rate_limiter.take(caller.limit_key()); wait > 0) {
+            ApiError e(429, "rate_limit_error", "rate_limited",
+                       "rate limit reached for this user: retry in " + std::to_string(wait) + " s");
+            e.retry_after_s = wait;
+            throw e;
+        }
+    }
+    return caller;
+}
+
+}  // namespace
+
+void Router::add(const std::string& method, const std::string& pattern, const std::string& label, Access access,
+                 Handler handler) {
     methods_[pattern].insert(method);
     labels_[pattern] = label;
-    Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    Handler wrapped = [&app = app_, label, access, handler = std::move(handler)](
+                          const httplib::Request& req, httplib::Response& res, const Caller&) {
         t_route = label;
         try {
-            handler(req, res);
+            handler(req, res, admit(app, req, access));
         } catch (...) {
             send_error(req, res, to_api_error(std::current_exception()));
         }
     };
+    auto plain = [wrapped](const httplib::Request& req, httplib::Response& res) { wrapped(req, res, Caller{}); };
     if (method == "GET")
-        http_.Get(pattern, wrapped);
+        http_.Get(pattern, plain);
     else if (method == "POST")
-        http_.Post(pattern, wrapped);
+        http_.Post(pattern, plain);
     else if (method == "DELETE")
-        http_.Delete(pattern, wrapped);
+        http_.Delete(pattern, plain);
     else if (method == "PUT")
-        http_.Put(pattern, wrapped);
+        http_.Put(pattern, plain);
     else if (method == "PATCH")
-        http_.Patch(pattern, wrapped);
+        http_.Patch(pattern, plain);
 }
 
 void Router::finish() {
@@ -122,11 +173,12 @@ void Router::finish() {
         for (const auto& m : methods) allow += (allow.empty() ? "" : ", ") + m;
         for (const char* m : {"GET", "POST", "DELETE", "PUT", "PATCH"}) {
             if (methods.count(m)) continue;
-            add(m, pattern, labels_[pattern], [allow](const httplib::Request& req, httplib::Response& res) {
-                res.set_header("Allow", allow);
-                throw ApiError(405, "invalid_request_error", "method_not_allowed",
-                               "method " + req.method + " is not allowed here (allowed: " + allow + ")");
-            });
+            add(m, pattern, labels_[pattern], Access::Open,
+                [allow](const httplib::Request& req, httplib::Response& res, const Caller&) {
+                    res.set_header("Allow", allow);
+                    throw ApiError(405, "invalid_request_error", "method_not_allowed",
+                                   "method " + req.method + " is not allowed here (allowed: " + allow + ")");
+                });
         }
     }
 }
@@ -213,6 +265,8 @@ void configure(httplib::Server& http, App& app) {
     add_openai_routes(r, app);
     add_web_routes(r, app);
     add_question_routes(r, app);
+    add_usage_routes(r, app);
+    add_key_routes(r, app);
     r.finish();
 }
 

@@ -11,12 +11,18 @@
 #include <set>
 #include <string>
 
+#include <memory>
+
+#include "auth.hpp"
+#include "caller.hpp"
 #include "json_errors.hpp"
+#include "limits.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
 #include "pool.hpp"
 #include "wakeup.hpp"
 #include "web_files.hpp"
+#include "usage.hpp"
 
 namespace pgrag::server {
 
@@ -26,6 +32,10 @@ struct App {
     Pool pool;
     Metrics metrics;
     WebFiles web;  // the chat page
+    UsageRecorder usage;
+    Authenticator auth;
+    RateLimiter rate_limiter;
+    StreamLimiter stream_limiter;
     std::atomic<bool> stopping{false};
     std::atomic<bool> past_deadline{false};  // SIGTERM's deadline passed: streams end now
     std::atomic<int> active_streams{0};
@@ -34,13 +44,25 @@ struct App {
     int listen_socket = -1;  // set when cpp-httplib creates it (see raise_listen_backlog)
 };
 
-using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+// What a route asks of its caller: nothing (health, metrics, the chat page's files) or a scope.
+enum class Access { Open, Read, Write, Admin };
 
-// Registers routes, each under a label (its pattern as written in the README) for the log and metrics.
+// Handlers get the authenticated caller (for Access::Open, one without scopes).
+using Handler = std::function<void(const httplib::Request&, httplib::Response&, const Caller&)>;
+
+// 403 unless caller has scope; what: the action, for the message.
+void require_scope(const Caller& caller, Scope scope, const std::string& what);
+
+// A slot for one more streamed answer of caller (held by the stream), or 429 with Retry-After.
+std::shared_ptr<void> stream_slot(App& app, const Caller& caller);
+
+// Registers routes, each under a label (its pattern as written in the README) for the log and metrics,
+// behind authentication, its scope and the caller's rate limit.
 class Router {
   public:
     Router(httplib::Server& http, App& app) : http_(http), app_(app) {}
-    void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler);
+    void add(const std::string& method, const std::string& pattern, const std::string& label, Access access,
+             Handler handler);
     // Every other method on a known route: 405 with Allow.
     void finish();
 
@@ -74,6 +96,8 @@ void add_openai_routes(Router& r, App& app);
 void add_web_routes(Router& r, App& app);
 void add_question_routes(Router& r, App& app);
 void add_openai_embedding_routes(Router& r, App& app);  // called by add_openai_routes
+void add_usage_routes(Router& r, App& app);
+void add_key_routes(Router& r, App& app);
 
 // Milliseconds since t.
 double ms_since(std::chrono::steady_clock::time_point t);

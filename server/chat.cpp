@@ -50,12 +50,12 @@ Prompt retrieve_and_prepare(Lease& db, const ChatRequest& req, const nlohmann::j
 
 }  // namespace
 
-PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeout_ms) {
+PreparedChat prepare_chat(Pool& pool, const DbIdentity& who, const ChatRequest& req, long request_timeout_ms) {
     PreparedChat chat;
     chat.started = std::chrono::steady_clock::now();
     nlohmann::json history = messages_to_json(req.history);
     {
-        Lease db = pool.acquire();
+        Lease db = pool.acquire(who);
         if (req.session_id) {
             // The session's last 20 turns, oldest first, as rag_answer reads them (session ids are per user).
             history = nlohmann::json::parse(
@@ -95,7 +95,7 @@ PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeo
         standalone_question(settings, req.question, messages_from_json(history), worker_client(),
                             [deadline] { return std::chrono::steady_clock::now() > deadline; });
     chat.standalone_question = retrieval_question == req.question ? "" : retrieval_question;
-    Lease db = pool.acquire();
+    Lease db = pool.acquire(who);
     chat.prompt = retrieve_and_prepare(db, req, history, retrieval_question);
     return chat;
 }
@@ -147,19 +147,34 @@ nlohmann::json chat_sources(const PreparedChat& chat) {
     return answer_result(chat.prompt, none, "")["sources"];
 }
 
-void record_turn(Pool& pool, const std::string& session_id, const std::string& question, const nlohmann::json& result) {
-    Lease db = pool.acquire();
+void record_turn(Pool& pool, const DbIdentity& who, const std::string& session_id, const std::string& question,
+                 const nlohmann::json& result) {
+    Lease db = pool.acquire(who);
     db.exec("SELECT rag_record_answer($1, $2, $3::jsonb)",
             {Param::text(session_id), Param::text(question), Param::text(result.dump())});
 }
 
-void remember_answer(Pool& pool, const ChatRequest& req, const PreparedChat& chat, const nlohmann::json& result) {
-    if (req.session_id) return record_turn(pool, *req.session_id, req.question, result);
+void remember_answer(Pool& pool, const DbIdentity& who, const ChatRequest& req, const PreparedChat& chat,
+                     const nlohmann::json& result) {
+    if (req.session_id) return record_turn(pool, who, *req.session_id, req.question, result);
     if (!chat.cacheable || chat.cached) return;
-    Lease db = pool.acquire();
+    Lease db = pool.acquire(who);
     db.exec("SELECT rag_cache_answer($1, $2::integer, $3, $4::jsonb, $5::jsonb)",
             {Param::text(req.question), Param::text(std::to_string(req.k)), Param::text(req.mode),
              req.filter ? Param::text(*req.filter) : Param::null(), Param::text(result.dump())});
+}
+
+nlohmann::json answer_usage_event(const Caller& caller, const PreparedChat& chat, const Generated& generated,
+                                  bool streamed) {
+    nlohmann::json e = usage_event(caller, "answer");
+    e["provider"] = generated.answer.provider;
+    e["model"] = generated.answer.model;
+    e["prompt_tokens"] = chat.cached ? 0 : generated.answer.prompt_tokens;
+    e["completion_tokens"] = chat.cached ? 0 : generated.answer.completion_tokens;
+    e["latency_ms"] = static_cast<long>(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - chat.started).count() + 0.5);
+    e["detail"] = {{"cached", chat.cached.has_value()}, {"streamed", streamed}};
+    return e;
 }
 
 }  // namespace pgrag::server

@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "caller.hpp"
 #include "core/answer.hpp"
 #include "core/answer_json.hpp"
 #include "pool.hpp"
 #include "provider_config.hpp"
+#include "usage.hpp"
 
 namespace pgrag::server {
 
@@ -43,9 +45,9 @@ struct PreparedChat {
 };
 
 // The cached answer (rag_cached_answer) for a question without history, else retrieval and the prompt
-// through SQL (rag_search, rag_rewrite_question, rag_prepare_answer); the connection is returned before
-// this returns. Throws DbError / ApiError.
-PreparedChat prepare_chat(Pool& pool, const ChatRequest& req, long request_timeout_ms);
+// through SQL (rag_search, rag_rewrite_question, rag_prepare_answer) as who; the connection is returned
+// before this returns. Throws DbError / ApiError.
+PreparedChat prepare_chat(Pool& pool, const DbIdentity& who, const ChatRequest& req, long request_timeout_ms);
 
 // Generates with the first provider that works, falling back only while no text has been sent;
 // on_text receives each piece. interrupted() true stops it (throws pgrag::Error QueryCanceled).
@@ -59,10 +61,17 @@ nlohmann::json chat_result(const PreparedChat& chat, const Generated& generated)
 nlohmann::json chat_sources(const PreparedChat& chat);
 
 // Records question and answer in the session, both or neither (rag_record_answer).
-void record_turn(Pool& pool, const std::string& session_id, const std::string& question, const nlohmann::json& result);
+void record_turn(Pool& pool, const DbIdentity& who, const std::string& session_id, const std::string& question,
+                 const nlohmann::json& result);
 
 // Keeps a finished answer as rag_answer would: in the session when there is one, else in the answer
 // cache (rag_cache_answer) when the question had no history and was not itself a cache hit.
-void remember_answer(Pool& pool, const ChatRequest& req, const PreparedChat& chat, const nlohmann::json& result);
+void remember_answer(Pool& pool, const DbIdentity& who, const ChatRequest& req, const PreparedChat& chat,
+                     const nlohmann::json& result);
+
+// The usage event of a finished answer: provider, model, the tokens a provider was paid for (none for a
+// replayed cached answer), latency.
+nlohmann::json answer_usage_event(const Caller& caller, const PreparedChat& chat, const Generated& generated,
+                                  bool streamed);
 
 }  // namespace pgrag::server

@@ -17,7 +17,8 @@ class ApiError : public std::runtime_error {
     int status() const { return status_; }
     const std::string& type() const { return type_; }
     const std::string& code() const { return code_; }
-    int retry_after_s = 0;  // > 0: sent as Retry-After
+    int retry_after_s = 0;         // > 0: sent as Retry-After
+    std::string www_authenticate;  // sent as WWW-Authenticate when set (401, 403 of a missing scope)
 
   private:
     int status_;

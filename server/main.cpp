@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app.hpp"
+#include "jwt_callers.hpp"
 #include "jwt_setup.hpp"
 #include "maintenance.hpp"
 #include "options.hpp"
@@ -25,7 +26,6 @@ int main(int argc, char** argv) {
     }
     const Options& o = parsed.options;
     // Loaded at start so a wrong secret file or JWKS stops the server now, not at the first request.
-    // Not yet consulted by requests: enforcement comes with users and tenants (issue #10).
     std::unique_ptr<JwtVerifier> jwt;
     try {
         jwt = make_jwt_verifier(o);
@@ -34,12 +34,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (o.jwt_check) return check_token(*jwt, std::cin, std::cout, std::cerr);
-    if (!is_loopback(o.host)) {
-        std::fprintf(
-            stderr,
-            "pg_rag_server: refusing to listen on %s: no authentication is enforced yet%s, so only loopback addresses "
-            "(127.0.0.1, ::1, localhost) are served; put an authenticating proxy in front\n",
-            o.host.c_str(), jwt ? " (the --jwt-* options are checked but not applied to requests yet)" : "");
+    if (!o.auth_required() && !is_loopback(o.host) && !o.allow_unauthenticated) {
+        std::fprintf(stderr,
+                     "pg_rag_server: refusing to listen on %s with --auth none: without sign-in only loopback "
+                     "addresses (127.0.0.1, ::1, localhost) are served; use --auth required (API keys, JWTs), or "
+                     "--allow-unauthenticated behind an authenticating proxy\n",
+                     o.host.c_str());
         return 2;
     }
 
@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     App app(o);
+    if (jwt) app.auth.set_jwt(jwt_caller_check(*jwt, o));
+    app.usage.start();
     httplib::Server http;
     configure(http, app);
     if (!http.bind_to_port(o.host, o.port)) {
@@ -60,8 +62,9 @@ int main(int argc, char** argv) {
     }
     raise_listen_backlog(app);
     std::fprintf(stderr,
-                 "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, %d question workers)\n",
-                 o.host.c_str(), o.port, o.pool_size, o.threads, o.question_workers);
+                 "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, %d question workers, sign-in %s)\n",
+                 o.host.c_str(), o.port, o.pool_size, o.threads, o.question_workers,
+                 o.auth_required() ? "required" : "not required");
     if (app.web.ok())
         std::fprintf(stderr, "pg_rag_server: the chat page at http://%s:%d/ (%zu files from %s)\n", o.host.c_str(),
                      o.port, app.web.size(), app.web.dir().c_str());
@@ -95,6 +98,8 @@ int main(int argc, char** argv) {
     listener.join();
     workers.join();
     maintenance.join();
+    app.usage.stop();
+    app.usage.flush();  // the last events
     std::fprintf(stderr, "pg_rag_server: stopped\n");
     std::fflush(stderr);
     std::_Exit(0);  // skip static destructors: detached threads may still be running

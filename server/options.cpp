@@ -89,6 +89,22 @@ std::vector<std::string> split_list(const std::string& v) {
     return out;
 }
 
+// "120/min", "10/s", "1000/h"; "0" or "off": unlimited.
+void set_rate_limit(Options& o, const std::string& v) {
+    if (v == "0" || v == "off") {
+        o.rate_limit = 0;
+        return;
+    }
+    size_t slash = v.find('/');
+    std::string unit = slash == std::string::npos ? "" : v.substr(slash + 1);
+    double window = unit == "s" || unit == "sec" ? 1 : unit == "min" ? 60 : unit == "h" || unit == "hour" ? 3600 : 0;
+    int n = window > 0 ? to_int("--rate-limit", v.substr(0, slash), 1, 1000000) : 0;
+    if (window == 0)
+        throw std::invalid_argument("--rate-limit must be N/s, N/min or N/h (or 0 for none), not \"" + v + "\"");
+    o.rate_limit = n;
+    o.rate_window_s = window;
+}
+
 // RFC 7518 §3.2: an HS256 key at least as long as the hash (32 bytes); shorter secrets can be brute-forced.
 void set_jwt_secret(Options& o, const std::string& flag, const std::string& secret) {
     if (secret.size() < 32)
@@ -171,6 +187,24 @@ const std::vector<Spec>& specs() {
         {"--append-sources", "PGRAG_APPEND_SOURCES",
          "on: /v1/chat/completions appends the cited sources to the answer text (default off)",
          [](Options& o, const std::string& v) { o.append_sources = to_bool("--append-sources", v); }},
+        {"--auth", "PGRAG_AUTH",
+         "none | required: callers sign in with an API key or a JWT (default: required unless loopback)",
+         [](Options& o, const std::string& v) {
+             if (v != "none" && v != "required")
+                 throw std::invalid_argument("--auth must be none or required, not \"" + v + "\"");
+             o.auth = v;
+         }},
+        {"--rate-limit", "PGRAG_RATE_LIMIT", "requests per user: N/s, N/min or N/h; 0 for none (default 120/min)",
+         set_rate_limit},
+        {"--max-streams-per-user", "PGRAG_MAX_STREAMS_PER_USER",
+         "concurrent streamed answers per user; 0 for none (default 4)",
+         [](Options& o, const std::string& v) {
+             o.max_streams_per_user = to_int("--max-streams-per-user", v, 0, 100000);
+         }},
+        {"--failed-sign-ins", "PGRAG_FAILED_SIGN_INS",
+         "failed sign-ins per client address before each further one makes it wait 1, 2, 4... s, at most 60 (default "
+         "5)",
+         [](Options& o, const std::string& v) { o.free_failed_sign_ins = to_int("--failed-sign-ins", v, 0, 1000000); }},
         {"--jwt-secret", "PGRAG_JWT_SECRET", "HS256 shared secret, at least 32 bytes (prefer the variable or a file)",
          [](Options& o, const std::string& v) { set_jwt_secret(o, "--jwt-secret", v); }},
         {"--jwt-secret-file", "PGRAG_JWT_SECRET_FILE", "file holding the HS256 secret (one trailing newline ignored)",
@@ -190,6 +224,11 @@ const std::vector<Spec>& specs() {
          [](Options& o, const std::string& v) { o.jwt_groups_claim = non_empty("--jwt-groups-claim", v); }},
         {"--jwt-leeway", "PGRAG_JWT_LEEWAY", "seconds of clock difference tolerated for exp/nbf/iat (default 30)",
          [](Options& o, const std::string& v) { o.jwt_leeway_s = to_int("--jwt-leeway", v, 0, 300); }},
+        {"--jwt-admin-group", "PGRAG_JWT_ADMIN_GROUP", "a token with this group has the admin scope (default none)",
+         [](Options& o, const std::string& v) { o.jwt_admin_group = non_empty("--jwt-admin-group", v); }},
+        {"--jwt-tenant-prefix", "PGRAG_JWT_TENANT_PREFIX",
+         "a token's group that starts with this names its tenant, e.g. tenant: (default none)",
+         [](Options& o, const std::string& v) { o.jwt_tenant_prefix = non_empty("--jwt-tenant-prefix", v); }},
     };
     return s;
 }
@@ -207,6 +246,8 @@ std::string usage() {
         left = left.size() < 48 ? left + std::string(48 - left.size(), ' ') : left + "\n" + std::string(48, ' ');
         u += left + " " + s.help + "\n";
     }
+    u += "  --allow-unauthenticated, PGRAG_ALLOW_UNAUTHENTICATED=1\n"
+         "                                                 allow --auth none on a non-loopback address\n";
     u +=
         "  --jwt-check                                    verify one token read from stdin, print its identity, exit\n";
     u += "  --help                                         this text\n";
@@ -218,12 +259,18 @@ ParsedOptions parse_options(int argc, char** argv) {
     try {
         for (const auto& s : specs())
             if (const char* v = std::getenv(s.env); v && *v) s.set(p.options, v);
+        if (const char* v = std::getenv("PGRAG_ALLOW_UNAUTHENTICATED"); v && *v)
+            p.options.allow_unauthenticated = std::string(v) == "1" || std::string(v) == "true";
         for (int i = 1; i < argc; ++i) {
             std::string arg = argv[i];
             if (arg == "--help" || arg == "-h") {
                 p.exit = true;
                 p.text = usage();
                 return p;
+            }
+            if (arg == "--allow-unauthenticated") {
+                p.options.allow_unauthenticated = true;
+                continue;
             }
             if (arg == "--jwt-check") {
                 p.options.jwt_check = true;
@@ -247,8 +294,9 @@ ParsedOptions parse_options(int argc, char** argv) {
             spec->set(p.options, value);
         }
         const Options& o = p.options;
-        if (!o.jwt_configured() && (!o.jwt_issuer.empty() || !o.jwt_audience.empty() || !o.jwt_groups_claim.empty() ||
-                                    o.jwt_user_claim != "sub" || o.jwt_check))
+        if (!o.jwt_configured() &&
+            (!o.jwt_issuer.empty() || !o.jwt_audience.empty() || !o.jwt_groups_claim.empty() ||
+             o.jwt_user_claim != "sub" || o.jwt_check || !o.jwt_admin_group.empty() || !o.jwt_tenant_prefix.empty()))
             throw std::invalid_argument("the --jwt-* options need --jwt-secret, --jwt-secret-file or --jwt-jwks");
     } catch (const std::invalid_argument& e) {
         p.exit = true;
@@ -298,6 +346,8 @@ double parse_duration(const std::string& flag, const std::string& v) {
                                     "\"");
     return d;
 }
+
+bool Options::auth_required() const { return auth.empty() ? !is_loopback(host) : auth == "required"; }
 
 bool is_loopback(const std::string& host) {
     if (host == "localhost") return true;

@@ -36,7 +36,7 @@ struct Options {
     double session_ttl_s = 86400;             // sessions idle longer are pruned (0: kept)
     double maintenance_interval_s = 60;       // how often the pruning runs
 
-    // JWT verification (jwt.hpp). Parsed and checked here; not yet enforced on requests (users and tenants).
+    // JWT verification (jwt.hpp): tokens that are not API keys.
     std::string jwt_secret;  // HS256 shared secret, at least 32 bytes; never printed
     std::string jwt_jwks;    // file path or URL of the JWKS (RS256)
     std::string jwt_issuer;
@@ -44,9 +44,23 @@ struct Options {
     std::string jwt_user_claim = "sub";
     std::string jwt_groups_claim;
     int jwt_leeway_s = 30;
-    bool jwt_check = false;  // --jwt-check: verify one token read from stdin, print the identity, exit
+    bool jwt_check = false;         // --jwt-check: verify one token read from stdin, print the identity, exit
+    std::string jwt_admin_group;    // a token with this group has the admin scope
+    std::string jwt_tenant_prefix;  // a group "<prefix><tenant>" names the token's tenant
 
     bool jwt_configured() const { return !jwt_secret.empty() || !jwt_jwks.empty(); }
+
+    // Users: "none" or "required"; "" decides by the address (required unless loopback).
+    std::string auth;
+    bool allow_unauthenticated = false;  // --auth none on a non-loopback address
+    double rate_limit = 120;             // requests per rate_window_s per user; 0: unlimited
+    double rate_window_s = 60;
+    int max_streams_per_user = 4;  // 0: unlimited
+    int key_cache_s = 5;           // how long a key's verification is reused (a revoked key stops within it)
+    int free_failed_sign_ins = 5;  // per client address, before each further failure makes it wait
+
+    // --auth as it applies to host: true when callers must authenticate.
+    bool auth_required() const;
 };
 
 // What parse_options decided: run with the options, or exit with a status after printing text.
@@ -65,7 +79,8 @@ std::string usage();
 // [0, 10 years]; throws std::invalid_argument naming the flag.
 double parse_duration(const std::string& flag, const std::string& v);
 
-// True for the addresses 127.0.0.0/8 and ::1, and the name localhost: the only ones served without authentication.
+// True for the addresses 127.0.0.0/8 and ::1, and the name localhost: the only ones served without
+// authentication unless --allow-unauthenticated.
 bool is_loopback(const std::string& host);
 
 }  // namespace pgrag::server

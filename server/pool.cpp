@@ -6,6 +6,12 @@
 namespace pgrag::server {
 
 namespace {
+// One statement sets all three. Session-level, and set again by every lease whose caller differs from
+// the connection's last one: nothing else on the server's connections changes these settings.
+constexpr const char* kSetIdentity =
+    "SELECT set_config('pg_rag.user_id', $1, false), set_config('pg_rag.tenant_id', $2, false),"
+    " set_config('pg_rag.user_admin', $3, false)";
+
 // The session lost the statement (DISCARD ALL, DEALLOCATE) or its result columns changed since it was
 // prepared (ALTER TABLE under SELECT *): it did not run, and preparing it again fixes it.
 bool stale_statement(const DbError& e) {
@@ -18,9 +24,10 @@ void PooledConnection::reset() {
     if (conn) PQfinish(conn);
     conn = nullptr;
     prepared.clear();
+    identity.clear();
 }
 
-Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), slot_(o.slot_), c_(o.c_), fresh_(o.fresh_), used_(o.used_) {
+Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), slot_(o.slot_), c_(o.c_), fresh_(o.fresh_), used_(o.used_), who_(std::move(o.who_)) {
     o.pool_ = nullptr;
 }
 
@@ -41,11 +48,28 @@ PgResult Lease::exec(const std::string& sql, const std::vector<Param>& params) {
     } catch (const DbError& e) {
         if (!(first && !fresh_ && e.connection_lost() && PQstatus(c_->conn) != CONNECTION_OK)) throw;
     }
-    // The idle connection died under us (a restart): one new connection, one more try.
+    // The idle connection died under us (a restart): one new connection, one more try, as the caller.
     c_->reset();
     c_->conn = pool_->connect();
     fresh_ = true;
+    set_identity();
     return run(sql, params);
+}
+
+namespace {
+// Names an identity; "" for the anonymous one, a new connection's.
+std::string identity_key(const DbIdentity& who) {
+    if (who.user_id.empty() && who.tenant_id.empty() && !who.admin) return "";  // the defaults
+    return who.user_id + '\x1f' + who.tenant_id + '\x1f' + (who.admin ? "on" : "off");
+}
+}  // namespace
+
+void Lease::set_identity() {
+    std::string key = identity_key(who_);
+    if (c_->identity == key) return;
+    // exec: on an idle connection that died, this is the query retried on a new one.
+    exec(kSetIdentity, {Param::text(who_.user_id), Param::text(who_.tenant_id), Param::text(who_.admin ? "on" : "off")});
+    c_->identity = key;
 }
 
 PgResult Lease::run(const std::string& sql, const std::vector<Param>& params) {
@@ -108,7 +132,7 @@ PGconn* Pool::connect() {
     return c;
 }
 
-Lease Pool::acquire() {
+Lease Pool::acquire(const DbIdentity& who) {
     size_t slot = 0;
     {
         std::unique_lock<std::mutex> lock(mu_);
@@ -148,7 +172,9 @@ Lease Pool::acquire() {
             throw;
         }
     }
-    return Lease(this, slot, &c, fresh);
+    Lease lease(this, slot, &c, fresh, who);
+    lease.set_identity();
+    return lease;
 }
 
 void Pool::give_back(size_t slot) {

@@ -3,6 +3,7 @@
 // so the server recovers by itself after Postgres restarts. Each connection prepares every distinct
 // SQL text it runs once and executes the prepared statement afterwards (no parse and plan per query);
 // a new connection starts with none, so statements are prepared again after a reconnect.
+// Every lease runs as its caller's identity (DbIdentity), set on the connection before its first query.
 #pragma once
 
 #include <libpq-fe.h>
@@ -30,11 +31,21 @@ class PoolTimeout : public std::runtime_error {
 
 class Pool;
 
+// Who a lease's queries run for: the settings pg_rag.user_id, pg_rag.tenant_id and pg_rag.user_admin,
+// which row-level security reads. Empty user: anonymous.
+struct DbIdentity {
+    std::string user_id;
+    std::string tenant_id;
+    bool admin = false;
+    static DbIdentity anonymous() { return {}; }
+};
+
 // A pooled connection and the statements prepared on it.
 struct PooledConnection {
     PGconn* conn = nullptr;                                 // nullptr: not connected
     std::unordered_map<std::string, std::string> prepared;  // SQL text -> statement name
     unsigned long next_statement = 0;
+    std::string identity;  // the identity settings now in effect on conn (identity_key); "" = the defaults
 
     // Drops the connection (if any) and what was prepared on it.
     void reset();
@@ -61,14 +72,17 @@ class Lease {
 
   private:
     friend class Pool;
-    Lease(Pool* pool, size_t slot, PooledConnection* c, bool fresh) : pool_(pool), slot_(slot), c_(c), fresh_(fresh) {}
+    Lease(Pool* pool, size_t slot, PooledConnection* c, bool fresh, DbIdentity who)
+        : pool_(pool), slot_(slot), c_(c), fresh_(fresh), who_(std::move(who)) {}
     PgResult run(const std::string& sql, const std::vector<Param>& params);
+    void set_identity();  // makes who_ the connection's identity, unless it is already
 
     Pool* pool_;
     size_t slot_;
     PooledConnection* c_;
     bool fresh_;
     bool used_ = false;
+    DbIdentity who_;
 };
 
 class Pool {
@@ -79,8 +93,10 @@ class Pool {
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
-    // Borrows a connection, opening one when the slot is empty. Throws PoolTimeout or DbError.
-    Lease acquire();
+    // Borrows a connection, opening one when the slot is empty, and makes who its identity before
+    // anything else runs (one round trip when the connection's last caller was someone else). Throws
+    // PoolTimeout or DbError.
+    Lease acquire(const DbIdentity& who = DbIdentity::anonymous());
 
     int size() const { return static_cast<int>(slots_.size()); }
     int in_use() const;

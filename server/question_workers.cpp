@@ -19,6 +19,7 @@ struct Claimed {
     std::string id;
     nlohmann::json request;
     int attempts = 0;
+    DbIdentity asker;  // whom the question is answered as
 };
 
 // Logs the first error of a streak and the recovery, not one line per poll while the database is down.
@@ -44,7 +45,8 @@ std::optional<Claimed> claim(App& app, const std::string& worker) {
     const Options& o = app.options;
     Lease db = app.pool.acquire();
     PgResult r =
-        db.exec("SELECT id::text, request::text, attempts FROM rag_claim_question($1, $2::interval, $3::integer)",
+        db.exec("SELECT id::text, request::text, attempts, owner_id, coalesce(tenant_id, ''), rag_current_user()"
+                " FROM rag_claim_question($1, $2::interval, $3::integer)",
                 {Param::text(worker), Param::text(interval_param(o.question_lease_s)),
                  Param::text(std::to_string(o.question_retries))});
     if (PQntuples(r.get()) == 0) return std::nullopt;
@@ -52,6 +54,9 @@ std::optional<Claimed> claim(App& app, const std::string& worker) {
     q.id = PQgetvalue(r.get(), 0, 0);
     q.request = nlohmann::json::parse(PQgetvalue(r.get(), 0, 1), nullptr, false);
     q.attempts = std::atoi(PQgetvalue(r.get(), 0, 2));
+    // Asked as the server's own role without an identity (--auth none): answered so too.
+    std::string owner = PQgetvalue(r.get(), 0, 3), tenant = PQgetvalue(r.get(), 0, 4);
+    if (!(tenant.empty() && owner == PQgetvalue(r.get(), 0, 5))) q.asker = {owner, tenant, false};
     return q;
 }
 
@@ -80,7 +85,7 @@ void answer(App& app, const std::string& worker, const Claimed& q) {
         if (q.request.is_discarded() || !q.request.is_object())
             throw bad_request("the queued request is not an object");
         ChatRequest req = read_chat_request(q.request, false);
-        PreparedChat chat = prepare_chat(app.pool, req, o.request_timeout_s * 1000L);  // the connection is back
+        PreparedChat chat = prepare_chat(app.pool, q.asker, req, o.request_timeout_s * 1000L);  // the connection is back
         keep_lease();
         auto deadline = chat.started + std::chrono::seconds(o.request_timeout_s);
         Generated g = generate_chat(

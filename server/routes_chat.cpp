@@ -14,12 +14,15 @@ namespace pgrag::server {
 
 namespace {
 
-void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
-    auto chat = std::make_shared<PreparedChat>(prepare_chat(app.pool, req, app.options.request_timeout_s * 1000L));
+void stream_chat(App& app, const Caller& caller, const ChatRequest& req, httplib::Response& res) {
+    auto slot = stream_slot(app, caller);  // held by the content provider until the stream ends
+    auto chat =
+        std::make_shared<PreparedChat>(prepare_chat(app.pool, caller.db(), req, app.options.request_timeout_s * 1000L));
     auto request = std::make_shared<ChatRequest>(req);
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [&app, chat, request](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [&app, caller, slot, chat, request](size_t,
+                                                                                              httplib::DataSink& sink) {
         StreamGuard guard(app);
         SseWriter out(sink);
         try {
@@ -36,7 +39,10 @@ void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
                 });
             nlohmann::json result = chat_result(*chat, g);
             // The turn is recorded (or the answer cached) only when complete and its client still there.
-            if (out.connected()) remember_answer(app.pool, *request, *chat, result);
+            if (out.connected()) {
+                remember_answer(app.pool, caller.db(), *request, *chat, result);
+                app.usage.record(answer_usage_event(caller, *chat, g, true));
+            }
             out.write(sse_event("done", result));
         } catch (...) {
             ApiError e = to_api_error(std::current_exception());
@@ -52,20 +58,23 @@ void stream_chat(App& app, const ChatRequest& req, httplib::Response& res) {
 }  // namespace
 
 void add_chat_routes(Router& r, App& app) {
-    r.add("POST", "/api/chat", "/api/chat", [&app](const httplib::Request& req, httplib::Response& res) {
-        nlohmann::json body = parse_json_object(req.body);
-        ChatRequest chat = read_chat_request(body, true);
-        if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, chat, res);
-        // The same steps without streaming: no connection is held while a model generates.
-        PreparedChat prepared = prepare_chat(app.pool, chat, app.options.request_timeout_s * 1000L);
-        auto deadline = prepared.started + std::chrono::seconds(app.options.request_timeout_s);
-        Generated g = generate_chat(
-            prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; },
-            [](const std::string&) {});
-        nlohmann::json result = chat_result(prepared, g);
-        remember_answer(app.pool, chat, prepared, result);
-        send_json(res, 200, result);
-    });
+    r.add("POST", "/api/chat", "/api/chat", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              nlohmann::json body = parse_json_object(req.body);
+              ChatRequest chat = read_chat_request(body, true);
+              app.usage.record(usage_event(caller, "question"));
+              if (opt_bool(body, "stream").value_or(false)) return stream_chat(app, caller, chat, res);
+              // The same steps without streaming: no connection is held while a model generates.
+              PreparedChat prepared = prepare_chat(app.pool, caller.db(), chat, app.options.request_timeout_s * 1000L);
+              auto deadline = prepared.started + std::chrono::seconds(app.options.request_timeout_s);
+              Generated g = generate_chat(
+                  prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; },
+                  [](const std::string&) {});
+              nlohmann::json result = chat_result(prepared, g);
+              remember_answer(app.pool, caller.db(), chat, prepared, result);
+              app.usage.record(answer_usage_event(caller, prepared, g, false));
+              send_json(res, 200, result);
+          });
 }
 
 }  // namespace pgrag::server

@@ -13,34 +13,53 @@ std::string path_id(const httplib::Request& req) {
     return id;
 }
 
+// Who an upload runs as: its caller, who owns it; a shared one (admin only) has no owner.
+DbIdentity uploader(const Caller& caller, bool shared) {
+    if (!shared) return caller.db();
+    require_scope(caller, kScopeAdmin, "a shared document");
+    return {"", caller.tenant_id, true};
+}
+
 // Runs an ingest call returning the document id, then counts its chunks (a statement of its own: the
 // call's rows are not visible to the statement that made them).
-std::string ingest(App& app, const std::string& call, const std::vector<Param>& params) {
-    Lease db = app.pool.acquire();
+std::string ingest(App& app, const Caller& caller, bool shared, const std::string& call,
+                   const std::vector<Param>& params) {
+    Lease db = app.pool.acquire(uploader(caller, shared));
     std::string id = db.value("SELECT " + call, params).value_or("0");
     std::string chunks =
         db.value("SELECT count(*) FROM rag_chunks WHERE document_id = $1::bigint", {Param::text(id)}).value_or("0");
+    db.release();
+    nlohmann::json event = usage_event(caller, "upload");
+    event["detail"] = {{"document_id", std::stoll(id)}, {"chunks", std::stoll(chunks)}, {"shared", shared}};
+    app.usage.record(std::move(event));
     return nlohmann::json({{"id", std::stoll(id)}, {"chunks", std::stoll(chunks)}}).dump();
 }
 
-void ingest_json(App& app, const httplib::Request& req, httplib::Response& res) {
+void ingest_json(App& app, const Caller& caller, const httplib::Request& req, httplib::Response& res) {
     nlohmann::json body = parse_json_object(req.body);
-    only_fields(body, {"title", "content", "source", "metadata"});
+    only_fields(body, {"title", "content", "source", "metadata", "shared"});
+    bool shared = opt_bool(body, "shared").value_or(false);
     std::string title = required_text(body, "title");
     auto content = opt_string(body, "content");
     if (!content || content->empty()) throw bad_request("\"content\" is required and must not be empty");
     auto source = opt_string(body, "source");
     auto metadata = opt_object_text(body, "metadata");
     std::string out =
-        ingest(app, "rag_ingest($1, $2, coalesce($3::jsonb, '{}'), $4)",
+        ingest(app, caller, shared, "rag_ingest($1, $2, coalesce($3::jsonb, '{}'), $4)",
                {Param::text(title), Param::text(*content), metadata ? Param::text(*metadata) : Param::null(),
                 source ? Param::text(*source) : Param::null()});
     res.status = 201;
     res.set_content(out, "application/json");
 }
 
-void ingest_file(App& app, const httplib::Request& req, httplib::Response& res) {
+void ingest_file(App& app, const Caller& caller, const httplib::Request& req, httplib::Response& res) {
     if (!req.has_file("file")) throw bad_request("a multipart upload needs a \"file\" part");
+    bool shared = false;
+    if (req.has_file("shared")) {
+        std::string v = req.get_file_value("shared").content;
+        if (v != "true" && v != "false") throw bad_request("the \"shared\" part must be true or false");
+        shared = v == "true";
+    }
     const auto& file = req.get_file_value("file");
     std::string filename = file.filename.empty() ? "upload" : file.filename;
     std::optional<std::string> metadata, source;
@@ -51,7 +70,7 @@ void ingest_file(App& app, const httplib::Request& req, httplib::Response& res) 
     if (req.has_file("source")) source = req.get_file_value("source").content;
     if (req.has_file("title")) filename = req.get_file_value("title").content;
     std::string out =
-        ingest(app, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2))",
+        ingest(app, caller, shared, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2))",
                {Param::bytes(file.content), Param::text(filename), metadata ? Param::text(*metadata) : Param::null(),
                 source ? Param::text(*source) : Param::null()});
     res.status = 201;
@@ -61,37 +80,40 @@ void ingest_file(App& app, const httplib::Request& req, httplib::Response& res) 
 }  // namespace
 
 void add_document_routes(Router& r, App& app) {
-    r.add("POST", "/api/documents", "/api/documents", [&app](const httplib::Request& req, httplib::Response& res) {
-        if (req.is_multipart_form_data()) return ingest_file(app, req, res);
-        std::string type = req.get_header_value("Content-Type");
-        if (!type.empty() && type.find("json") == std::string::npos)
-            throw ApiError(
-                415, "invalid_request_error", "unsupported_media_type",
-                "send JSON {title, content, source, metadata} or a multipart/form-data upload with a \"file\" part");
-        ingest_json(app, req, res);
-    });
+    r.add("POST", "/api/documents", "/api/documents", Access::Write,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              if (req.is_multipart_form_data()) return ingest_file(app, caller, req, res);
+              std::string type = req.get_header_value("Content-Type");
+              if (!type.empty() && type.find("json") == std::string::npos)
+                  throw ApiError(415, "invalid_request_error", "unsupported_media_type",
+                                 "send JSON {title, content, source, metadata} or a multipart/form-data upload with a "
+                                 "\"file\" part");
+              ingest_json(app, caller, req, res);
+          });
 
-    r.add("GET", "/api/documents", "/api/documents", [&app](const httplib::Request& req, httplib::Response& res) {
-        long limit = query_int(req, "limit", 1, 1000).value_or(50);
-        long offset = query_int(req, "offset", 0, 1000000000000L).value_or(0);
-        Lease db = app.pool.acquire();
-        auto out = db.value(
-            "SELECT jsonb_build_object('documents', coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'title', d.title,"
-            " 'source', d.source, 'mime', d.mime, 'metadata', d.metadata, 'chunks',"
-            " (SELECT count(*) FROM rag_chunks c WHERE c.document_id = d.id), 'created_at', d.created_at,"
-            " 'updated_at', d.updated_at) ORDER BY d.id), '[]'), 'total', (SELECT count(*) FROM rag_documents),"
-            " 'limit', $1::integer, 'offset', $2::bigint)"
-            " FROM (SELECT * FROM rag_documents ORDER BY id LIMIT $1::integer OFFSET $2::bigint) d",
-            {Param::text(std::to_string(limit)), Param::text(std::to_string(offset))});
-        db.release();
-        res.set_content(out.value_or("null"), "application/json");
-    });
+    r.add("GET", "/api/documents", "/api/documents", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              long limit = query_int(req, "limit", 1, 1000).value_or(50);
+              long offset = query_int(req, "offset", 0, 1000000000000L).value_or(0);
+              Lease db = app.pool.acquire(caller.db());
+              auto out = db.value(
+                  "SELECT jsonb_build_object('documents', coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'title', "
+                  "d.title,"
+                  " 'source', d.source, 'mime', d.mime, 'metadata', d.metadata, 'chunks',"
+                  " (SELECT count(*) FROM rag_chunks c WHERE c.document_id = d.id), 'created_at', d.created_at,"
+                  " 'updated_at', d.updated_at) ORDER BY d.id), '[]'), 'total', (SELECT count(*) FROM rag_documents),"
+                  " 'limit', $1::integer, 'offset', $2::bigint)"
+                  " FROM (SELECT * FROM rag_documents ORDER BY id LIMIT $1::integer OFFSET $2::bigint) d",
+                  {Param::text(std::to_string(limit)), Param::text(std::to_string(offset))});
+              db.release();
+              res.set_content(out.value_or("null"), "application/json");
+          });
 
     r.add(
-        "GET", R"(/api/documents/(\d+))", "/api/documents/{id}",
-        [&app](const httplib::Request& req, httplib::Response& res) {
+        "GET", R"(/api/documents/(\d+))", "/api/documents/{id}", Access::Read,
+        [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
             std::string id = path_id(req);
-            Lease db = app.pool.acquire();
+            Lease db = app.pool.acquire(caller.db());
             auto out = db.value(
                 "SELECT jsonb_build_object('id', d.id, 'title', d.title, 'source', d.source, 'mime', d.mime, "
                 "'metadata', d.metadata,"
@@ -103,13 +125,16 @@ void add_document_routes(Router& r, App& app) {
             res.set_content(*out, "application/json");
         });
 
-    r.add("DELETE", R"(/api/documents/(\d+))", "/api/documents/{id}",
-          [&app](const httplib::Request& req, httplib::Response& res) {
+    r.add("DELETE", R"(/api/documents/(\d+))", "/api/documents/{id}", Access::Write,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = path_id(req);
-              Lease db = app.pool.acquire();
+              Lease db = app.pool.acquire(caller.db());
               auto out = db.value("SELECT rag_delete_document($1::bigint)", {Param::text(id)});
               db.release();
               if (out.value_or("f") != "t") throw ApiError(404, "not_found_error", "not_found", "no document " + id);
+              nlohmann::json event = usage_event(caller, "delete");
+              event["detail"] = {{"document_id", std::stoll(id)}};
+              app.usage.record(std::move(event));
               send_json(res, 200, {{"deleted", true}, {"id", std::stoll(id)}});
           });
 }

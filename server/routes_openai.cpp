@@ -64,11 +64,14 @@ class ChunkWriter {
     long created_ = static_cast<long>(std::time(nullptr));
 };
 
-void stream_completion(App& app, const CompletionRequest& req, httplib::Response& res) {
-    auto chat = std::make_shared<PreparedChat>(prepare_chat(app.pool, req.chat, app.options.request_timeout_s * 1000L));
+void stream_completion(App& app, const Caller& caller, const CompletionRequest& req, httplib::Response& res) {
+    auto slot = stream_slot(app, caller);  // held by the content provider until the stream ends
+    auto chat = std::make_shared<PreparedChat>(
+        prepare_chat(app.pool, caller.db(), req.chat, app.options.request_timeout_s * 1000L));
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider("text/event-stream", [&app, chat, req](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [&app, caller, slot, chat, req](size_t,
+                                                                                          httplib::DataSink& sink) {
         StreamGuard guard(app);
         SseWriter out(sink);
         ChunkWriter chunks(out, req);
@@ -87,6 +90,7 @@ void stream_completion(App& app, const CompletionRequest& req, httplib::Response
                     got_first = true;
                     chunks.text(piece);
                 });
+            app.usage.record(answer_usage_event(caller, *chat, g, true));
             if (req.append_sources)
                 if (std::string footer = sources_footer(g.answer.text, sources); !footer.empty()) chunks.text(footer);
             chunks.write(chunks.chunk(chunks.choice(nlohmann::json::object(), "stop")));
@@ -109,15 +113,17 @@ void stream_completion(App& app, const CompletionRequest& req, httplib::Response
     });
 }
 
-void completion(App& app, const httplib::Request& http_req, httplib::Response& res) {
+void completion(App& app, const Caller& caller, const httplib::Request& http_req, httplib::Response& res) {
     nlohmann::json body = parse_json_object(http_req.body);
     CompletionRequest req = read_completion_request(body, app.options.append_sources);
-    if (req.stream) return stream_completion(app, req, res);
-    PreparedChat prepared = prepare_chat(app.pool, req.chat, app.options.request_timeout_s * 1000L);
+    app.usage.record(usage_event(caller, "question"));
+    if (req.stream) return stream_completion(app, caller, req, res);
+    PreparedChat prepared = prepare_chat(app.pool, caller.db(), req.chat, app.options.request_timeout_s * 1000L);
     auto deadline = prepared.started + std::chrono::seconds(app.options.request_timeout_s);
     Generated g = generate_chat(
         prepared, [&] { return app.past_deadline || std::chrono::steady_clock::now() > deadline; },
         [](const std::string&) {});
+    app.usage.record(answer_usage_event(caller, prepared, g, false));
     nlohmann::json sources = chat_sources(prepared);
     std::string text = g.answer.text;
     if (req.append_sources) text += sources_footer(text, sources);
@@ -139,17 +145,20 @@ void completion(App& app, const httplib::Request& http_req, httplib::Response& r
 }  // namespace
 
 void add_openai_routes(Router& r, App& app) {
-    r.add("GET", "/v1/models", "/v1/models", [](const httplib::Request&, httplib::Response& res) {
-        nlohmann::json data = nlohmann::json::array();
-        for (const auto& id : openai_model_ids()) data.push_back(model_json(id));
-        send_json(res, 200, {{"object", "list"}, {"data", data}});
-    });
-    r.add("GET", R"(/v1/models/([^/]+))", "/v1/models/{model}",
-          [](const httplib::Request& req, httplib::Response& res) {
+    r.add("GET", "/v1/models", "/v1/models", Access::Read,
+          [](const httplib::Request&, httplib::Response& res, const Caller&) {
+              nlohmann::json data = nlohmann::json::array();
+              for (const auto& id : openai_model_ids()) data.push_back(model_json(id));
+              send_json(res, 200, {{"object", "list"}, {"data", data}});
+          });
+    r.add("GET", R"(/v1/models/([^/]+))", "/v1/models/{model}", Access::Read,
+          [](const httplib::Request& req, httplib::Response& res, const Caller&) {
               send_json(res, 200, model_json(checked_model({{"model", req.matches[1].str()}})));
           });
-    r.add("POST", "/v1/chat/completions", "/v1/chat/completions",
-          [&app](const httplib::Request& req, httplib::Response& res) { completion(app, req, res); });
+    r.add("POST", "/v1/chat/completions", "/v1/chat/completions", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              completion(app, caller, req, res);
+          });
     add_openai_embedding_routes(r, app);
 }
 

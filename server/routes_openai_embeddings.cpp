@@ -11,9 +11,9 @@ namespace pgrag::server {
 
 namespace {
 
-void embeddings(App& app, const httplib::Request& http_req, httplib::Response& res) {
+void embeddings(App& app, const Caller& caller, const httplib::Request& http_req, httplib::Response& res) {
     EmbeddingsRequest req = read_embeddings_request(parse_json_object(http_req.body));
-    Lease db = app.pool.acquire();
+    Lease db = app.pool.acquire(caller.db());
     // real[] as JSON numbers: float4 prints the shortest text that reads back as the same float.
     auto row = db.value(
         "SELECT coalesce(jsonb_agg(to_jsonb(e::real[]) ORDER BY i), '[]')"
@@ -51,8 +51,10 @@ void embeddings(App& app, const httplib::Request& http_req, httplib::Response& r
 }  // namespace
 
 void add_openai_embedding_routes(Router& r, App& app) {
-    r.add("POST", "/v1/embeddings", "/v1/embeddings",
-          [&app](const httplib::Request& req, httplib::Response& res) { embeddings(app, req, res); });
+    r.add("POST", "/v1/embeddings", "/v1/embeddings", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
+              embeddings(app, caller, req, res);
+          });
 }
 
 }  // namespace pgrag::server

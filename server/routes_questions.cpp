@@ -18,9 +18,13 @@ bool is_uuid(const std::string& s) {
 }  // namespace
 
 void add_question_routes(Router& r, App& app) {
-    r.add("POST", "/api/questions", "/api/questions", [&app](const httplib::Request& req, httplib::Response& res) {
+    // The question is the caller's (rag_questions' row-level security): only they can read its state, and
+    // a worker answers it as them.
+    r.add("POST", "/api/questions", "/api/questions", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
         ChatRequest q = read_chat_request(parse_json_object(req.body), false);
-        Lease db = app.pool.acquire();
+        app.usage.record(usage_event(caller, "question"));
+        Lease db = app.pool.acquire(caller.db());
         auto id = db.value(
             "SELECT rag_enqueue_question($1, $2, $3::integer, $4, $5::jsonb)",
             {Param::text(q.question), q.session_id ? Param::text(*q.session_id) : Param::null(),
@@ -33,13 +37,13 @@ void add_question_routes(Router& r, App& app) {
         send_json(res, 202, {{"id", *id}, {"status", "queued"}, {"status_url", url}});
     });
 
-    r.add("GET", "/api/questions/([^/]+)", "/api/questions/{id}",
-          [&app](const httplib::Request& req, httplib::Response& res) {
+    r.add("GET", "/api/questions/([^/]+)", "/api/questions/{id}", Access::Read,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = req.matches[1];
               if (!is_uuid(id))
                   throw bad_request("a question id is a UUID (8-4-4-4-12 hexadecimal digits), not \"" +
                                     id.substr(0, 64) + "\"");
-              Lease db = app.pool.acquire();
+              Lease db = app.pool.acquire(caller.db());
               auto state = db.value("SELECT rag_question($1::uuid)", {Param::text(id)});
               db.release();
               if (!state) throw ApiError(404, "not_found_error", "not_found", "no question \"" + id + "\"");

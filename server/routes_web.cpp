@@ -43,11 +43,13 @@ void send_file(const App& app, const std::string& name, const httplib::Request& 
 }  // namespace
 
 void add_web_routes(Router& r, App& app) {
-    r.add("GET", "/", "/",
-          [&app](const httplib::Request& req, httplib::Response& res) { send_file(app, "index.html", req, res); });
+    // Open: the page signs in itself, with the API's credentials.
+    r.add("GET", "/", "/", Access::Open, [&app](const httplib::Request& req, httplib::Response& res, const Caller&) {
+        send_file(app, "index.html", req, res);
+    });
     // Plain names with an extension only: the API's routes have none, and nothing reaches a subfolder.
-    r.add("GET", R"(/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+))", "/{file}",
-          [&app](const httplib::Request& req, httplib::Response& res) {
+    r.add("GET", R"(/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+))", "/{file}", Access::Open,
+          [&app](const httplib::Request& req, httplib::Response& res, const Caller&) {
               std::string name = req.matches[1];
               if (!plain_file_name(name)) throw ApiError(404, "not_found_error", "not_found", "no such file");
               send_file(app, name, req, res);

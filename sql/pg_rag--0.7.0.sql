@@ -1585,3 +1585,200 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rag_grant_user_access(regrole, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rag_revoke_user_access(regrole) FROM PUBLIC;
+
+-- == Users: API keys and usage events (the HTTP server's callers) ===============================
+
+-- The HTTP server's API keys. Only a key's SHA-256 is kept (a key carries 256 random bits: no slow hash
+-- is needed) and its prefix, which names it in listings. Owner-only: the functions below (SECURITY
+-- DEFINER; EXECUTE for superusers and the roles an administrator grants it to) are the only way in.
+-- Kept by pg_dump: a hash reveals no key, and restored keys go on working.
+CREATE TABLE rag_api_keys (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    user_id text NOT NULL,
+    tenant_id text,
+    scopes text[] NOT NULL CHECK (cardinality(scopes) > 0 AND scopes <@ ARRAY['read', 'write', 'admin']),
+    prefix text NOT NULL UNIQUE,
+    key_hash bytea NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz,
+    expires_at timestamptz,
+    revoked_at timestamptz
+);
+REVOKE ALL ON rag_api_keys FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('rag_api_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_api_keys_id_seq', '');
+
+-- Makes a key for user_id (and tenant_id) with scopes out of read, write, admin, valid until expires
+-- (NULL: until revoked), and returns it: the only time the key is shown. Called through the server on
+-- behalf of a caller (pg_rag.user_id set), only an admin caller may.
+CREATE FUNCTION rag_create_api_key(name text, user_id text, scopes text[] DEFAULT '{read,write}',
+                                   expires timestamptz DEFAULT NULL, tenant_id text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key_prefix text;
+    key text;
+BEGIN
+    IF coalesce(current_setting('pg_rag.user_id', true), '') <> ''
+       AND NOT coalesce(nullif(current_setting('pg_rag.user_admin', true), '')::boolean, false) THEN
+        RAISE EXCEPTION 'rag_create_api_key: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only admin callers may make API keys.';
+    END IF;
+    IF name IS NULL OR btrim(name) = '' THEN
+        RAISE EXCEPTION 'rag_create_api_key: the name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF user_id IS NULL OR btrim(user_id) = '' OR user_id ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'rag_create_api_key: user_id must be a non-empty string without control characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF tenant_id IS NOT NULL AND (btrim(tenant_id) = '' OR tenant_id ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION 'rag_create_api_key: tenant_id must be NULL or a non-empty string without control characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF scopes IS NULL OR cardinality(scopes) = 0 OR array_position(scopes, NULL) IS NOT NULL
+       OR NOT scopes <@ ARRAY['read', 'write', 'admin'] THEN
+        RAISE EXCEPTION 'rag_create_api_key: scopes must be a non-empty list of read, write and admin, not %', scopes
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF expires IS NOT NULL AND expires <= now() THEN
+        RAISE EXCEPTION 'rag_create_api_key: expires must be in the future' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- gen_random_uuid draws 122 bits from pg_strong_random: three of them hashed give the 256-bit secret.
+    key_prefix := substr(replace(gen_random_uuid()::text, '-', ''), 1, 12);
+    key := 'prag_' || key_prefix || '_' || encode(sha256(convert_to(
+        gen_random_uuid()::text || gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')), 'hex');
+    INSERT INTO @extschema@.rag_api_keys (name, user_id, tenant_id, scopes, prefix, key_hash, expires_at)
+    VALUES (btrim(rag_create_api_key.name), rag_create_api_key.user_id, rag_create_api_key.tenant_id,
+            ARRAY(SELECT DISTINCT s FROM unnest(rag_create_api_key.scopes) s ORDER BY s), key_prefix,
+            sha256(convert_to(key, 'UTF8')), expires);
+    RETURN key;
+END $$;
+
+-- Revokes a key: true when it was valid until now. The server stops accepting it within seconds.
+CREATE FUNCTION rag_revoke_api_key(id bigint) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF coalesce(current_setting('pg_rag.user_id', true), '') <> ''
+       AND NOT coalesce(nullif(current_setting('pg_rag.user_admin', true), '')::boolean, false) THEN
+        RAISE EXCEPTION 'rag_revoke_api_key: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only admin callers may revoke API keys.';
+    END IF;
+    UPDATE @extschema@.rag_api_keys k SET revoked_at = now() WHERE k.id = rag_revoke_api_key.id AND k.revoked_at IS NULL;
+    RETURN FOUND;
+END $$;
+
+-- The keys, never their hashes.
+CREATE FUNCTION rag_api_keys()
+RETURNS TABLE (id bigint, name text, user_id text, tenant_id text, scopes text[], prefix text,
+               created_at timestamptz, last_used_at timestamptz, expires_at timestamptz, revoked_at timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF coalesce(current_setting('pg_rag.user_id', true), '') <> ''
+       AND NOT coalesce(nullif(current_setting('pg_rag.user_admin', true), '')::boolean, false) THEN
+        RAISE EXCEPTION 'rag_api_keys: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only admin callers may list API keys.';
+    END IF;
+    RETURN QUERY SELECT k.id, k.name, k.user_id, k.tenant_id, k.scopes, k.prefix, k.created_at, k.last_used_at,
+                        k.expires_at, k.revoked_at
+                 FROM @extschema@.rag_api_keys k ORDER BY k.id;
+END $$;
+
+-- For the server: who a key speaks for. No row for an unknown or malformed key; status 'valid',
+-- 'revoked' or 'expired'. A hash lookup by index (no timing to learn from); last_used_at is written
+-- at most once a minute per key.
+CREATE FUNCTION rag_verify_api_key(key text)
+RETURNS TABLE (user_id text, tenant_id text, scopes text[], key_id bigint, expires_at timestamptz, status text)
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k record;
+BEGIN
+    IF key !~ '^prag_[0-9a-f]{12}_[0-9a-f]{64}$' THEN
+        RETURN;
+    END IF;
+    SELECT a.id, a.user_id, a.tenant_id, a.scopes, a.expires_at, a.revoked_at, a.last_used_at INTO k
+    FROM @extschema@.rag_api_keys a WHERE a.key_hash = sha256(convert_to(key, 'UTF8'));
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    status := CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked' WHEN k.expires_at <= now() THEN 'expired' ELSE 'valid' END;
+    IF status = 'valid' AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute') THEN
+        UPDATE @extschema@.rag_api_keys a SET last_used_at = now() WHERE a.id = k.id;
+    END IF;
+    user_id := k.user_id;
+    tenant_id := k.tenant_id;
+    scopes := k.scopes;
+    key_id := k.id;
+    expires_at := k.expires_at;
+    RETURN NEXT;
+END $$;
+
+-- What the server's callers did: questions, answers (provider, model, tokens, latency), uploads,
+-- deletes and failed sign-ins (user NULL, the client's address in detail).
+CREATE TABLE rag_usage_events (
+    id bigserial PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT now(),
+    event text NOT NULL CHECK (event IN ('question', 'answer', 'upload', 'delete', 'sign_in_failure')),
+    user_id text,
+    tenant_id text,
+    key_id bigint,
+    provider text,
+    model text,
+    prompt_tokens integer,
+    completion_tokens integer,
+    latency_ms integer,
+    detail jsonb
+);
+CREATE INDEX rag_usage_events_occurred_idx ON rag_usage_events (occurred_at);
+REVOKE ALL ON rag_usage_events FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('rag_usage_events', '');
+SELECT pg_catalog.pg_extension_config_dump('rag_usage_events_id_seq', '');
+
+-- For the server, which batches its events: a JSON array of {event, occurred_at, user_id, tenant_id,
+-- key_id, provider, model, prompt_tokens, completion_tokens, latency_ms, detail}; returns how many.
+CREATE FUNCTION rag_record_usage(events jsonb) RETURNS integer
+    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH added AS (
+        INSERT INTO @extschema@.rag_usage_events (occurred_at, event, user_id, tenant_id, key_id, provider, model,
+                                                  prompt_tokens, completion_tokens, latency_ms, detail)
+        SELECT coalesce(e.occurred_at, now()), e.event, e.user_id, e.tenant_id, e.key_id, e.provider, e.model,
+               e.prompt_tokens, e.completion_tokens, e.latency_ms, e.detail
+        FROM jsonb_to_recordset($1) AS e(occurred_at timestamptz, event text, user_id text, tenant_id text,
+                                         key_id bigint, provider text, model text, prompt_tokens integer,
+                                         completion_tokens integer, latency_ms integer, detail jsonb)
+        RETURNING 1)
+    SELECT count(*)::integer FROM added
+$$;
+
+-- Usage by day (UTC) and user from since (NULL: 30 days ago) until before until (NULL: now on), of
+-- for_user only when given. Called through the server on behalf of a caller who is not an admin, only
+-- that caller's own rows.
+CREATE FUNCTION rag_usage_summary(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+                                  for_user text DEFAULT NULL)
+RETURNS TABLE (day date, user_id text, tenant_id text, questions bigint, answers bigint, uploads bigint,
+               deletes bigint, sign_in_failures bigint, prompt_tokens bigint, completion_tokens bigint,
+               avg_latency_ms integer)
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id, e.tenant_id,
+           count(*) FILTER (WHERE e.event = 'question'), count(*) FILTER (WHERE e.event = 'answer'),
+           count(*) FILTER (WHERE e.event = 'upload'), count(*) FILTER (WHERE e.event = 'delete'),
+           count(*) FILTER (WHERE e.event = 'sign_in_failure'), coalesce(sum(e.prompt_tokens), 0),
+           coalesce(sum(e.completion_tokens), 0), round(avg(e.latency_ms) FILTER (WHERE e.event = 'answer'))::integer
+    FROM @extschema@.rag_usage_events e
+    WHERE e.occurred_at >= coalesce($1, now() - interval '30 days')
+      AND ($2 IS NULL OR e.occurred_at < $2)
+      AND ($3 IS NULL OR e.user_id = $3)
+      AND (coalesce(current_setting('pg_rag.user_id', true), '') = ''
+           OR coalesce(nullif(current_setting('pg_rag.user_admin', true), '')::boolean, false)
+           OR e.user_id = current_setting('pg_rag.user_id', true))
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2 NULLS FIRST, 3 NULLS FIRST
+$$;
+
+-- Key management and usage are for superusers, the server's role and the roles an administrator
+-- grants them to.
+REVOKE ALL ON FUNCTION rag_create_api_key(text, text, text[], timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_revoke_api_key(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_api_keys() FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_verify_api_key(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_record_usage(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_usage_summary(timestamptz, timestamptz, text) FROM PUBLIC;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -164,12 +165,15 @@ struct Streamed {
     std::string content_type;
     std::vector<SseEvent> events;
 };
-inline Streamed post_stream(httplib::Client& c, const std::string& path, const json& body, size_t stop_after = 0) {
+inline Streamed post_stream(httplib::Client& c, const std::string& path, const json& body, size_t stop_after = 0,
+                            const httplib::Headers& headers = {},
+                            const std::function<void(const SseEvent&)>& on_event = nullptr) {
     Streamed s;
     httplib::Request req;
     req.method = "POST";
     req.path = path;
     req.body = body.dump();
+    req.headers = headers;
     req.set_header("Content-Type", "application/json");
     auto t0 = Clock::now();
     std::string buffer;
@@ -183,7 +187,10 @@ inline Streamed post_stream(httplib::Client& c, const std::string& path, const j
         double at = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         size_t cut = buffer.rfind("\n\n");
         if (cut != std::string::npos) {
-            for (auto& e : parse_sse(buffer.substr(0, cut + 2), at)) s.events.push_back(e);
+            for (auto& e : parse_sse(buffer.substr(0, cut + 2), at)) {
+                if (on_event) on_event(e);
+                s.events.push_back(e);
+            }
             buffer.erase(0, cut + 2);
         }
         return stop_after == 0 || s.events.size() < stop_after;

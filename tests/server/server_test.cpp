@@ -656,17 +656,6 @@ std::string streamed_text(const Streamed& s) {
     return text;
 }
 
-std::string psql_text(const std::string& sql) {
-    std::string cmd = "psql -X -qtA -h 127.0.0.1 -p " + kPgPort + " -U postgres -d pg_rag_server -c \"" + sql + "\"";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    while (p && fgets(buf, sizeof buf, p)) out += buf;
-    if (p) pclose(p);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-}
-
 // What the fake provider last received on an endpoint (GET /last/ENDPOINT).
 json fake_last(const std::string& endpoint) {
     httplib::Client f("127.0.0.1", kFakePort);
@@ -973,7 +962,7 @@ TEST(OpenAi, EmbeddingsFloatAndBase64EqualRagEmbed) {
     std::vector<float> floats = one["data"][0]["embedding"].get<std::vector<float>>();
     ASSERT_EQ(floats.size(), 384u);
     // Exactly rag_embed's values (real[] text reads back as the same floats).
-    std::string sql = psql_text("SELECT rag_embed('refund policy')::real[]");
+    std::string sql = psql_value("SELECT rag_embed('refund policy')::real[]");
     ASSERT_GE(sql.size(), 2u);
     std::vector<float> from_sql;
     std::stringstream parts(sql.substr(1, sql.size() - 2));
@@ -1195,7 +1184,9 @@ TEST(Lifecycle, HelpAndNonLoopbackRefused) {
                              "--web-root",
                              "PGRAG_WEB_ROOT"})
         EXPECT_NE(out.find(flag), std::string::npos) << flag;
-    int st = std::system((kBin + " --listen 0.0.0.0:" + std::to_string(kPortBase + 4) + " 2>/dev/null").c_str());
+    // Without sign-in, a non-loopback address is refused (the default there is --auth required: auth_test.cpp).
+    int st =
+        std::system((kBin + " --auth none --listen 0.0.0.0:" + std::to_string(kPortBase + 4) + " 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);
     st = std::system((kBin + " --pool-size zero 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);

@@ -127,6 +127,15 @@ SELECT rag_may_write(NULL, NULL) AS may_write_shared, rag_new_document_owner(NUL
 CREATE ROLE defaults_role;
 SELECT rag_grant_user_access('defaults_role'), rag_revoke_user_access('defaults_role');
 DROP ROLE defaults_role;
+-- API keys and usage (the HTTP server's callers).
+SELECT rag_create_api_key('defaults', 'defaults-user') ~ '^prag_' AS key_made;
+SELECT name, user_id, tenant_id, scopes, expires_at, revoked_at FROM rag_api_keys();
+SELECT count(*) AS verified FROM rag_verify_api_key('prag_000000000000_' || repeat('0', 64));
+SELECT rag_revoke_api_key(id) FROM rag_api_keys();
+SELECT rag_record_usage('[{"event": "question", "user_id": "defaults-user"}]') AS recorded;
+SELECT day = (now() AT TIME ZONE 'UTC')::date AS today, user_id, questions FROM rag_usage_summary();
+DELETE FROM rag_api_keys;
+DELETE FROM rag_usage_events;
 
 -- Settings from their C definitions: every pg_rag setting, numbers in base units without a unit.
 SELECT rag_setting('pg_rag.rrf_k'), rag_setting('pg_rag.request_timeout'), rag_setting('pg_rag.search_cache_mb'),

@@ -113,6 +113,6 @@ SELECT count(*) AS owned_sequences FROM pg_temp.sequence_owners() WHERE sequence
 (SELECT 'upgraded' AS install, * FROM upgraded_config EXCEPT SELECT 'upgraded', * FROM pg_temp.config_dump())
 UNION ALL
 (SELECT 'fresh', * FROM pg_temp.config_dump() EXCEPT SELECT 'fresh', * FROM upgraded_config) ORDER BY 2, 1;
--- What pg_dump dumps of the extension's tables: documents, chunks, sessions, the embedding cache and
--- queued questions; never the change logs, the answer cache or provider keys.
+-- What pg_dump dumps of the extension's tables: documents, chunks, sessions, the embedding cache, queued
+-- questions, API key hashes and usage events; never the change logs, the answer cache or provider keys.
 SELECT * FROM pg_temp.config_dump() ORDER BY ord;
