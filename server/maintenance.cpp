@@ -13,7 +13,7 @@ void Maintenance::run_once() {
         Lease db = app_.pool.acquire();
         if (o.session_ttl_s > 0)
             sessions = std::stol(
-                db.value("SELECT rag_prune_sessions($1::interval)", {Param::text(interval_param(o.session_ttl_s))})
+                db.value("SELECT rag_prune_all_sessions($1::interval)", {Param::text(interval_param(o.session_ttl_s))})
                     .value_or("0"));
         if (o.question_retention_s > 0)
             questions = std::stol(db.value("SELECT rag_prune_questions($1::interval)",

@@ -13,24 +13,27 @@ std::string path_id(const httplib::Request& req) {
     return id;
 }
 
-// Who an upload runs as: its caller, who owns it; a shared one (admin only) has no owner.
-DbIdentity uploader(const Caller& caller, bool shared) {
-    if (!shared) return caller.db();
-    require_scope(caller, kScopeAdmin, "a shared document");
-    return {"", caller.tenant_id, true};
+// Whether an upload is shared, as rag_ingest's shared argument: asked for (admin only), or the caller's
+// own; the anonymous local caller (--auth none) leaves it to the database (shared when its role is an
+// administrator, as uploads in psql are).
+Param shared_param(const Caller& caller, std::optional<bool> shared) {
+    if (shared.value_or(false)) require_scope(caller, kScopeAdmin, "a shared document");
+    if (!shared && !caller.authenticated) return Param::null();
+    return Param::text(shared.value_or(false) ? "true" : "false");
 }
 
 // Runs an ingest call returning the document id, then counts its chunks (a statement of its own: the
 // call's rows are not visible to the statement that made them).
-std::string ingest(App& app, const Caller& caller, bool shared, const std::string& call,
-                   const std::vector<Param>& params) {
-    Lease db = app.pool.acquire(uploader(caller, shared));
+std::string ingest(App& app, const Caller& caller, std::optional<bool> shared, const std::string& call,
+                   std::vector<Param> params) {
+    params.push_back(shared_param(caller, shared));
+    Lease db = app.pool.acquire(caller.db());
     std::string id = db.value("SELECT " + call, params).value_or("0");
     std::string chunks =
         db.value("SELECT count(*) FROM rag_chunks WHERE document_id = $1::bigint", {Param::text(id)}).value_or("0");
     db.release();
     nlohmann::json event = usage_event(caller, "upload");
-    event["detail"] = {{"document_id", std::stoll(id)}, {"chunks", std::stoll(chunks)}, {"shared", shared}};
+    event["detail"] = {{"document_id", std::stoll(id)}, {"chunks", std::stoll(chunks)}, {"shared", shared.value_or(false)}};
     app.usage.record(std::move(event));
     return nlohmann::json({{"id", std::stoll(id)}, {"chunks", std::stoll(chunks)}}).dump();
 }
@@ -38,14 +41,14 @@ std::string ingest(App& app, const Caller& caller, bool shared, const std::strin
 void ingest_json(App& app, const Caller& caller, const httplib::Request& req, httplib::Response& res) {
     nlohmann::json body = parse_json_object(req.body);
     only_fields(body, {"title", "content", "source", "metadata", "shared"});
-    bool shared = opt_bool(body, "shared").value_or(false);
+    std::optional<bool> shared = opt_bool(body, "shared");
     std::string title = required_text(body, "title");
     auto content = opt_string(body, "content");
     if (!content || content->empty()) throw bad_request("\"content\" is required and must not be empty");
     auto source = opt_string(body, "source");
     auto metadata = opt_object_text(body, "metadata");
     std::string out =
-        ingest(app, caller, shared, "rag_ingest($1, $2, coalesce($3::jsonb, '{}'), $4)",
+        ingest(app, caller, shared, "rag_ingest($1, $2, coalesce($3::jsonb, '{}'), $4, shared => $5::boolean)",
                {Param::text(title), Param::text(*content), metadata ? Param::text(*metadata) : Param::null(),
                 source ? Param::text(*source) : Param::null()});
     res.status = 201;
@@ -54,7 +57,7 @@ void ingest_json(App& app, const Caller& caller, const httplib::Request& req, ht
 
 void ingest_file(App& app, const Caller& caller, const httplib::Request& req, httplib::Response& res) {
     if (!req.has_file("file")) throw bad_request("a multipart upload needs a \"file\" part");
-    bool shared = false;
+    std::optional<bool> shared;
     if (req.has_file("shared")) {
         std::string v = req.get_file_value("shared").content;
         if (v != "true" && v != "false") throw bad_request("the \"shared\" part must be true or false");
@@ -70,7 +73,7 @@ void ingest_file(App& app, const Caller& caller, const httplib::Request& req, ht
     if (req.has_file("source")) source = req.get_file_value("source").content;
     if (req.has_file("title")) filename = req.get_file_value("title").content;
     std::string out =
-        ingest(app, caller, shared, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2))",
+        ingest(app, caller, shared, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2), shared => $5::boolean)",
                {Param::bytes(file.content), Param::text(filename), metadata ? Param::text(*metadata) : Param::null(),
                 source ? Param::text(*source) : Param::null()});
     res.status = 201;

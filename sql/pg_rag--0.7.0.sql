@@ -1452,6 +1452,14 @@ LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = 
     SELECT count(*) FROM gone
 $$;
 
+-- Deletes every user's sessions untouched for longer than older_than (rag_prune_sessions deletes the
+-- caller's own only, under row-level security): the server's background pruning. Returns how many.
+CREATE FUNCTION rag_prune_all_sessions(older_than interval) RETURNS bigint
+LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
+    WITH gone AS (DELETE FROM @extschema@.rag_sessions s WHERE s.updated_at < now() - $1 RETURNING 1)
+    SELECT count(*) FROM gone
+$$;
+
 -- Questions by status, every status listed (the server's /metrics gauge).
 CREATE FUNCTION rag_question_counts() RETURNS TABLE (status text, questions bigint)
 LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = @extschema@, pg_catalog, pg_temp AS $$
@@ -1470,6 +1478,7 @@ REVOKE ALL ON FUNCTION rag_finish_question(uuid, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rag_fail_question(uuid, text, jsonb, integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rag_release_question(uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rag_prune_questions(interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rag_prune_all_sessions(interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rag_question_counts() FROM PUBLIC;
 -- Answers clients poll for outlive a dump and restore (a running claim's lease runs out after it).
 SELECT pg_catalog.pg_extension_config_dump('rag_questions', '');

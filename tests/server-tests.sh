@@ -76,16 +76,22 @@ ALTER ROLE srv_cache SET pg_rag.answer_cache = on;
 -- Users (auth_test.cpp): server roles that are neither superuser nor owner, with the README's grants
 -- ("Users and tenants over HTTP"); srv_auth answers extractively, srv_auth_slow streams slowly.
 CREATE ROLE srv_auth LOGIN;
-GRANT SELECT, INSERT, UPDATE, DELETE ON rag_documents, rag_chunks, rag_sessions, rag_messages, rag_answer_cache TO srv_auth;
-GRANT USAGE ON SEQUENCE rag_documents_id_seq, rag_chunks_id_seq, rag_messages_id_seq TO srv_auth;
+SELECT rag_grant_user_access('srv_auth', sets_identity => true);
+GRANT EXECUTE ON FUNCTION rag_enqueue_question(text, text, integer, text, jsonb), rag_question(uuid),
+      rag_claim_question(text, interval, integer), rag_extend_question_lease(uuid, text, interval),
+      rag_finish_question(uuid, text, jsonb), rag_fail_question(uuid, text, jsonb, integer, interval),
+      rag_release_question(uuid, text), rag_prune_questions(interval), rag_question_counts(),
+      rag_prune_all_sessions(interval) TO srv_auth;
 GRANT EXECUTE ON FUNCTION rag_chat_provider_credentials(), rag_verify_api_key(text), rag_record_usage(jsonb),
       rag_usage_summary(timestamptz, timestamptz, text) TO srv_auth;
 GRANT EXECUTE ON FUNCTION rag_create_api_key(text, text, text[], timestamptz, text), rag_revoke_api_key(bigint),
       rag_api_keys() TO srv_auth;
-GRANT SET ON PARAMETER pg_rag.user_id, pg_rag.tenant_id, pg_rag.user_admin TO srv_auth;
 CREATE ROLE srv_auth_slow LOGIN IN ROLE srv_auth;
 ALTER ROLE srv_auth_slow SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE srv_auth_slow SET pg_rag.ollama_chat_url = '$fake/gap/150';
+-- srv_auth with the answer cache on: two users asking the same question never share an answer.
+CREATE ROLE srv_auth_cache LOGIN IN ROLE srv_auth;
+ALTER ROLE srv_auth_cache SET pg_rag.answer_cache = on;
 SQL
 
 PGRAG_TEST_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_TEST_PG_PORT="$PG_PORT" PGRAG_TEST_PG_DATADIR="$WORK/data" PGRAG_TEST_LOG_DIR="$WORK" \

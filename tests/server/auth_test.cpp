@@ -339,9 +339,8 @@ TEST(Auth, UsageSummaryOwnAndAdmin) {
     EXPECT_EQ(status_of(c.Get("/api/usage?from=yesterday-ish", bearer(admin))), 400);
 }
 
-// The pool sets the lease's identity before anything else, every time: on one connection, alternating
-// users never see each other's settings, and an anonymous lease has none. (Needs the identity settings,
-// which row-level security defines; skipped with a message before it is installed.)
+// The pool sets the lease's identity before anything else: on one connection, alternating users never
+// see each other's settings, and an anonymous lease has none.
 TEST(Auth, IdentityNeverLeaksBetweenLeasesOfOneConnection) {
     using pgrag::server::DbIdentity;
     pgrag::server::Pool pool(conninfo("srv_auth"), 1, std::chrono::seconds(5), "");
@@ -349,8 +348,6 @@ TEST(Auth, IdentityNeverLeaksBetweenLeasesOfOneConnection) {
         "SELECT pg_backend_pid() || ' ' || current_setting('pg_rag.user_id', true) || '/' ||"
         " current_setting('pg_rag.tenant_id', true) || '/' || current_setting('pg_rag.user_admin', true)";
     std::string first = pool.acquire(DbIdentity{"alice", "acme", false}).value(kWho).value_or("");
-    if (!pool.identity_supported())
-        GTEST_SKIP() << "this pg_rag does not define pg_rag.user_id yet (row-level security)";
     std::string pid = first.substr(0, first.find(' '));
     EXPECT_EQ(first, pid + " alice/acme/off");
     EXPECT_EQ(pool.acquire(DbIdentity{"bob", "", true}).value(kWho).value_or(""), pid + " bob//on");
@@ -358,24 +355,96 @@ TEST(Auth, IdentityNeverLeaksBetweenLeasesOfOneConnection) {
     EXPECT_EQ(pool.acquire(DbIdentity{"alice", "acme", false}).value(kWho).value_or(""), pid + " alice/acme/off");
 }
 
-// End to end, two users and the shared knowledge base through the server. DISABLED until row-level
-// security (h-rls) is merged as well: enable it then (drop the DISABLED_ prefix).
-TEST(Auth, DISABLED_TwoUsersSeeOnlyTheirOwnDocuments) {
-    ServerProcess srv(kAuthPort, auth_args({"--pool-size", "1"}));
+// End to end, two users and the shared knowledge base through every endpoint, on one pooled connection
+// (so the search copies one user loaded serve the other): nothing of alice's reaches bob — documents,
+// chunks in every search mode, answers and their sources (streamed, not, OpenAI's), sessions, queued
+// questions, cached answers, usage — while both see the shared knowledge base.
+TEST(Auth, TwoUsersSeeOnlyTheirOwnEverywhere) {
+    ServerProcess srv(kAuthPort, auth_args({"--pool-size", "1", "--question-workers", "1", "--question-poll", "0.2"},
+                                           "srv_auth_cache"));
     auto c = srv.client();
     std::string alice = make_key("e2e-alice"), bob = make_key("e2e-bob");
     json doc = upload(c, alice, {{"title", "Alice private"}, {"content", "The zebracorn launch is on May 5."}});
-    for (int round = 0; round < 3; ++round) {  // alternating on the one pooled connection
-        auto r = c.Get("/api/search?q=zebracorn&mode=keyword", bearer(alice));
-        EXPECT_EQ(body_json(r)["results"].size(), 1u) << r->body;
+    std::string doc_path = "/api/documents/" + std::to_string(doc.value("id", 0L));
+    auto titles = [](const json& rows) {
+        std::string out;
+        for (const auto& row : rows) out += row.value("title", "") + ";";
+        return out;
+    };
+    auto ask = [&](const std::string& key, const json& body) {
+        auto r = c.Post("/api/chat", bearer(key), body.dump(), "application/json");
+        return r && r->status == 200 ? json::parse(r->body) : json{{"status", status_of(r)}};
+    };
+    for (int round = 0; round < 2; ++round) {
         for (const char* mode : {"keyword", "vector", "hybrid"}) {
-            r = c.Get(std::string("/api/search?q=zebracorn&k=50&mode=") + mode, bearer(bob));
-            json found = body_json(r);
-            for (const auto& row : found["results"]) EXPECT_NE(row["title"], "Alice private") << mode;
+            std::string q = std::string("/api/search?q=zebracorn%20launch&k=50&mode=") + mode;
+            EXPECT_NE(titles(body_json(c.Get(q, bearer(alice)))["results"]).find("Alice private"), std::string::npos)
+                << mode;
+            EXPECT_EQ(titles(body_json(c.Get(q, bearer(bob)))["results"]).find("Alice private"), std::string::npos)
+                << mode;
+            // The shared knowledge base is everyone's.
+            std::string shared = std::string("/api/search?q=refunds&k=3&mode=") + mode;
+            EXPECT_NE(titles(body_json(c.Get(shared, bearer(bob)))["results"]).find("Refund policy"), std::string::npos)
+                << mode;
         }
-        EXPECT_EQ(status_of(c.Get("/api/documents/" + std::to_string(doc.value("id", 0L)), bearer(bob))), 404);
-        r = c.Post("/api/chat", bearer(bob), R"({"question": "When is the zebracorn launch?"})", "application/json");
+        EXPECT_EQ(titles(body_json(c.Get("/api/documents?limit=1000", bearer(bob)))["documents"]).find("Alice private"),
+                  std::string::npos);
+        EXPECT_NE(titles(body_json(c.Get("/api/documents?limit=1000", bearer(alice)))["documents"]).find("Alice private"),
+                  std::string::npos);
+        EXPECT_EQ(status_of(c.Get(doc_path, bearer(bob))), 404);
+        // Answers: bob's sources never include alice's document, whatever the path.
+        json a = ask(bob, {{"question", "When is the zebracorn launch?"}});
+        EXPECT_EQ(a.dump().find("May 5"), std::string::npos) << a.dump();
+        auto s = post_stream(c, "/api/chat", {{"question", "When is the zebracorn launch?"}, {"stream", true}}, 0,
+                             bearer(bob));
+        for (const auto& e : s.events) EXPECT_EQ(e.data.dump().find("May 5"), std::string::npos) << e.data.dump();
+        auto r = c.Post("/v1/chat/completions", bearer(bob),
+                        json{{"model", "pg_rag"},
+                             {"messages", {{{"role", "user"}, {"content", "When is the zebracorn launch?"}}}}}
+                            .dump(),
+                        "application/json");
+        ASSERT_EQ(status_of(r), 200);
         EXPECT_EQ(r->body.find("May 5"), std::string::npos) << r->body;
     }
-    EXPECT_EQ(status_of(c.Delete("/api/documents/" + std::to_string(doc.value("id", 0L)), bearer(bob))), 404);
+    // The answer cache: alice's answer is cached for her; bob asking the same gets his own, uncached.
+    json first = ask(alice, {{"question", "When is the zebracorn launch?"}});
+    EXPECT_NE(first.dump().find("May 5"), std::string::npos) << first.dump();
+    EXPECT_EQ(ask(alice, {{"question", "When is the zebracorn launch?"}}).value("cached", false), true);
+    json bobs = ask(bob, {{"question", "When is the zebracorn launch?"}});
+    EXPECT_EQ(bobs.value("cached", false), false);
+    EXPECT_EQ(bobs.dump().find("May 5"), std::string::npos) << bobs.dump();
+    // Sessions: the same id is two sessions; neither reads nor continues the other's.
+    ask(alice, {{"question", "When is the zebracorn launch?"}, {"session_id", "e2e-shared-id"}});
+    EXPECT_EQ(status_of(c.Get("/api/sessions/e2e-shared-id/messages", bearer(bob))), 404);
+    EXPECT_EQ(body_json(c.Get("/api/sessions", bearer(bob)))["sessions"].dump().find("e2e-shared-id"),
+              std::string::npos);
+    ask(bob, {{"question", "What about it?"}, {"session_id", "e2e-shared-id"}});
+    json alices = body_json(c.Get("/api/sessions/e2e-shared-id/messages", bearer(alice)));
+    EXPECT_EQ(alices["messages"].size(), 2u) << alices.dump();
+    EXPECT_EQ(status_of(c.Delete("/api/sessions/e2e-shared-id", bearer(bob))), 200);  // bob's own
+    EXPECT_EQ(body_json(c.Get("/api/sessions/e2e-shared-id/messages", bearer(alice)))["messages"].size(), 2u);
+    // Queued questions: answered as alice (her document), invisible to bob.
+    auto q = c.Post("/api/questions", bearer(alice), R"({"question": "When is the zebracorn launch?"})",
+                    "application/json");
+    ASSERT_EQ(status_of(q), 202) << (q ? q->body : "");
+    std::string url = body_json(q)["status_url"];
+    json state;
+    for (int i = 0; i < 100; ++i) {
+        state = body_json(c.Get(url, bearer(alice)));
+        if (state.value("status", "") == "done" || state.value("status", "") == "failed") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(state.value("status", ""), "done") << state.dump();
+    EXPECT_NE(state["answer"].dump().find("May 5"), std::string::npos) << state.dump();
+    EXPECT_EQ(status_of(c.Get(url, bearer(bob))), 404);
+    // Deleting: bob cannot, alice can.
+    EXPECT_EQ(status_of(c.Delete(doc_path, bearer(bob))), 404);
+    EXPECT_EQ(status_of(c.Delete(doc_path, bearer(alice))), 200);
+    // In the database: every row of alice's is hers (documents, chunks, sessions, messages, questions,
+    // cached answers), and none of bob's rows names her document.
+    EXPECT_EQ(psql_value("SELECT count(*) FROM rag_messages WHERE owner_id = 'e2e-bob' AND content LIKE '%May 5%'"),
+              "0");
+    EXPECT_EQ(psql_value("SELECT count(*) FROM rag_answer_cache WHERE owner_id = 'e2e-bob' AND answer::text LIKE "
+                         "'%May 5%'"),
+              "0");
 }
