@@ -406,13 +406,15 @@ TEST(Auth, TwoUsersSeeOnlyTheirOwnEverywhere) {
         ASSERT_EQ(status_of(r), 200);
         EXPECT_EQ(r->body.find("May 5"), std::string::npos) << r->body;
     }
-    // The answer cache: alice's answer is cached for her; bob asking the same gets his own, uncached.
-    json first = ask(alice, {{"question", "When is the zebracorn launch?"}});
+    // The answer cache: alice's answer is cached for her; bob asking the same (a first time) gets his own.
+    const json launch = {{"question", "What is the date of the zebracorn launch?"}};
+    json first = ask(alice, launch);
     EXPECT_NE(first.dump().find("May 5"), std::string::npos) << first.dump();
-    EXPECT_EQ(ask(alice, {{"question", "When is the zebracorn launch?"}}).value("cached", false), true);
-    json bobs = ask(bob, {{"question", "When is the zebracorn launch?"}});
-    EXPECT_EQ(bobs.value("cached", false), false);
+    EXPECT_EQ(ask(alice, launch).value("cached", false), true);
+    json bobs = ask(bob, launch);
+    EXPECT_EQ(bobs.value("cached", true), false) << bobs.dump();
     EXPECT_EQ(bobs.dump().find("May 5"), std::string::npos) << bobs.dump();
+    EXPECT_EQ(ask(bob, launch).value("cached", false), true);  // his own, now
     // Sessions: the same id is two sessions; neither reads nor continues the other's.
     ask(alice, {{"question", "When is the zebracorn launch?"}, {"session_id", "e2e-shared-id"}});
     EXPECT_EQ(status_of(c.Get("/api/sessions/e2e-shared-id/messages", bearer(bob))), 404);

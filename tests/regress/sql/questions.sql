@@ -131,14 +131,19 @@ SELECT rag_prune_sessions('24 hours') AS pruned_sessions;
 SELECT count(*) FILTER (WHERE session_id = 'queue-idle') AS idle_messages,
        count(*) FILTER (WHERE session_id = 'queue-session') AS active_messages FROM rag_messages;
 
--- Privileges, played by an attacker with no grants and by an asker granted the asker's functions.
+-- Privileges, played by an attacker with no grants, by an asker granted the asker's functions and a
+-- user's access, and by a second asker (another user: the first's questions are invisible to them).
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS queue_attacker;
 DROP ROLE IF EXISTS queue_asker;
+DROP ROLE IF EXISTS queue_other;
 RESET client_min_messages;
 CREATE ROLE queue_attacker;
 CREATE ROLE queue_asker;
-GRANT EXECUTE ON FUNCTION rag_enqueue_question(text, text, integer, text, jsonb), rag_question(uuid) TO queue_asker;
+CREATE ROLE queue_other;
+SELECT rag_grant_user_access('queue_asker'), rag_grant_user_access('queue_other');
+GRANT EXECUTE ON FUNCTION rag_enqueue_question(text, text, integer, text, jsonb), rag_question(uuid)
+    TO queue_asker, queue_other;
 SET ROLE queue_attacker;
 SELECT rag_enqueue_question('injected');
 SELECT rag_question(:'q2');
@@ -153,6 +158,10 @@ RESET ROLE;
 SET ROLE queue_asker;
 SELECT rag_enqueue_question('A question of the asker') AS q8 \gset
 SELECT rag_question(:'q8') ->> 'status' AS status;
+SELECT owner_id, tenant_id, status FROM rag_questions;  -- their own only
+-- Queued as done, or as someone else's: refused by the policy (and the column grant).
+INSERT INTO rag_questions (request, status, result) VALUES ('{}', 'done', '{"answer": "forged"}');
+INSERT INTO rag_questions (request, owner_id) VALUES ('{"question": "x"}', 'queue_other');
 SELECT * FROM rag_claim_question('asker', '1 minute');
 SELECT rag_finish_question(:'q8', 'asker', '{"answer": "forged"}');
 SELECT rag_release_question(:'q7', 'w1');
@@ -160,6 +169,15 @@ SELECT count(*) FROM rag_questions;
 UPDATE rag_questions SET result = '{"answer": "forged"}';
 DELETE FROM rag_questions;
 RESET ROLE;
+SET ROLE queue_other;
+SELECT rag_question(:'q8') IS NULL AS not_visible, count(*) AS questions_seen FROM rag_questions;
+RESET ROLE;
+-- A worker answers the asker's question as the asker: the session turn is theirs.
+DELETE FROM rag_questions WHERE id <> :'q8' AND status IN ('queued', 'running');
+UPDATE rag_questions SET request = request || '{"session_id": "asker-session"}' WHERE id = :'q8';
+SELECT id = :'q8' AS claimed, owner_id FROM rag_claim_question('w-asker', '1 minute');
+SELECT rag_finish_question(:'q8', 'w-asker', '{"answer": "Done."}');
+SELECT owner_id, role, content FROM rag_messages WHERE session_id = 'asker-session' ORDER BY id;
 SELECT count(*) AS untouched FROM rag_questions WHERE result::text LIKE '%forged%';
 -- No queue function is executable by PUBLIC, and every SECURITY DEFINER one has a fixed search_path.
 SELECT count(*) AS queue_functions,
@@ -168,11 +186,15 @@ SELECT count(*) AS queue_functions,
   FROM pg_proc p
  WHERE p.proname IN ('rag_enqueue_question', 'rag_question', 'rag_claim_question', 'rag_extend_question_lease',
                      'rag_finish_question', 'rag_fail_question', 'rag_release_question', 'rag_prune_questions',
-                     'rag_question_counts');
+                     'rag_question_counts', 'rag_prune_all_sessions');
 SELECT p.oid::regprocedure AS definer_without_search_path
   FROM pg_proc p WHERE p.proname LIKE 'rag\_%' AND p.prosecdef
    AND NOT coalesce(p.proconfig::text LIKE '%search_path%', false);
 DROP ROLE queue_attacker;
-REVOKE ALL ON FUNCTION rag_enqueue_question(text, text, integer, text, jsonb), rag_question(uuid) FROM queue_asker;
+REVOKE ALL ON FUNCTION rag_enqueue_question(text, text, integer, text, jsonb), rag_question(uuid)
+    FROM queue_asker, queue_other;
+DELETE FROM rag_sessions WHERE owner_id = 'queue_asker';
+SELECT rag_revoke_user_access('queue_asker'), rag_revoke_user_access('queue_other');
 DROP ROLE queue_asker;
+DROP ROLE queue_other;
 TRUNCATE rag_questions;
