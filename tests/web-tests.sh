@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The chat page in a real browser: Debian's chromium driven by puppeteer-core (tests/web/), against
 # pg_rag_server, a throwaway cluster and the fake provider, each on its own port: Postgres
-# PGRAG_WEB_TEST_PORT (55570), the fake provider +1, servers +2..+4. Installs chromium (apt) and
+# PGRAG_WEB_TEST_PORT (55570), the fake provider +1, servers +2..+5. Installs chromium (apt) and
 # puppeteer-core (npm ci, no browser download) when missing. Screenshots go to $BUILD/web-screenshots.
 # Prints "web tests: N passed, M failed".
 set -uo pipefail
@@ -51,14 +51,25 @@ CREATE ROLE web_down LOGIN SUPERUSER;
 ALTER ROLE web_down SET pg_rag.llm_providers = 'ollama';
 ALTER ROLE web_down SET pg_rag.ollama_chat_url = '$fake/fault/500always';
 ALTER ROLE web_down SET pg_rag.max_retries = 0;
+-- A server that requires sign-in logs in as a role that is neither superuser nor owner (row-level
+-- security applies), with the README's grants; the extractive answerer; keys of two users.
+CREATE ROLE web_auth LOGIN;
+SELECT rag_grant_user_access('web_auth', sets_identity => true);
+GRANT EXECUTE ON FUNCTION rag_chat_provider_credentials(), rag_verify_api_key(text), rag_record_usage(jsonb),
+      rag_usage_summary(timestamptz, timestamptz, text) TO web_auth;
+ALTER ROLE web_auth SET pg_rag.llm_providers = 'extractive';
 SQL
+for user in alice bob; do
+  psql -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "SELECT rag_create_api_key('web test', 'web-$user')" \
+    pg_rag_web >"$WORK/key-$user" || fail "key"
+done
 
 SHOTS="$BUILD/web-screenshots"
 [[ "$SHOTS" = /* ]] || SHOTS="$PWD/$SHOTS"
 mkdir -p "$SHOTS"
 PGRAG_WEB_SERVER_BIN="$BUILD/pg_rag_server" PGRAG_WEB_PG_PORT="$PG_PORT" PGRAG_WEB_FAKE_PORT="$FAKE_PORT" \
   PGRAG_WEB_ROOT_DIR="$PWD/server/web" PGRAG_WEB_DATA="$PWD/tests/data" PGRAG_WEB_WORK="$WORK" \
-  PGRAG_WEB_SCREENSHOTS="$SHOTS" \
+  PGRAG_WEB_SCREENSHOTS="$SHOTS" PGRAG_WEB_KEYS="$WORK" \
   timeout -k 10 600 node tests/web/chat-page.test.mjs >"$WORK/web.log" 2>&1
 # Output goes to a file, not a pipe: a browser left running must not hold the step open.
 cat "$WORK/web.log"

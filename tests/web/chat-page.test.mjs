@@ -143,6 +143,9 @@ const corruptFile = path.join(DATA, 'truncated.pdf');
 const pdfFile = path.join(DATA, 'refund-policy.pdf');
 
 const main = startServer(PG_PORT + 2, 'web_chat');
+// Requires sign-in; its role is subject to row-level security (tests/web-tests.sh made the keys).
+const guarded = startServer(PG_PORT + 5, 'web_auth', ['--auth', 'required']);
+const keyOf = (user) => readFileSync(path.join(env('PGRAG_WEB_KEYS', WORK), `key-${user}`), 'utf8').trim();
 const down = startServer(PG_PORT + 3, 'web_down');
 const doomed = startServer(PG_PORT + 4, 'web_chat');
 await Promise.all([main, down, doomed].map(waitHealthy));
@@ -580,6 +583,61 @@ await step('401: the page asks for a key or token, keeps it for the tab, and sen
   }
   await page.click('#sign-out');
   check(await page.evaluate(() => sessionStorage.getItem('pg_rag.credential')) === null, 'signed out');
+});
+
+// Against a server that requires sign-in, with real API keys of two users: a wrong key is refused with the
+// server's reason, alice's key signs in, her upload is hers, she gets a cited answer from it; bob signs
+// in after her and sees neither her document nor anything of it in his answer.
+await step('sign-in with real keys: a private upload is answered for its owner and invisible to another user', async () => {
+  await waitHealthy(guarded);
+  const privateFile = path.join(files, 'alice-notes.md');
+  writeFileSync(privateFile, 'The zebracorn launch is on May 5 in hall nine.\n');
+  await page.goto(guarded.url, { waitUntil: 'domcontentloaded' });
+  await page.evaluate(() => sessionStorage.clear());
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#signin-dialog[open]');
+  check((await page.$eval('#signin-reason', (e) => e.textContent)).includes('needs an API key or a token'), 'asked to sign in');
+  await page.type('#signin-credential', 'prag_000000000000_' + '0'.repeat(64));
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('signin-dialog').open &&
+    document.getElementById('signin-reason').textContent.includes('refused'), { timeout: 10000 });
+  const refused = await page.$eval('#signin-reason', (e) => e.textContent);
+  check(/unknown|invalid|not valid/i.test(refused), `the server's reason is shown: ${refused}`);
+  await shot(page, 'desktop-signin-refused');
+  await page.type('#signin-credential', keyOf('alice'));
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => !document.getElementById('signin-dialog').open, { timeout: 10000 });
+  await (await page.$('#file-input')).uploadFile(privateFile);
+  await page.waitForFunction(() => document.querySelector('#upload-list .upload.ok .upload-name')?.textContent === 'alice-notes.md', { timeout: 20000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('#document-list .document')].some((d) => d.textContent.includes('alice-notes')), { timeout: 10000 });
+  await ask(page, 'When is the zebracorn launch?');
+  await lastAnswerDone(page);
+  let a = await lastAnswer(page);
+  check(/\bdone\b/.test(a.className) && a.text.includes('May 5'), `alice's answer: ${a.className}: ${a.text}`);
+  const cited = await page.evaluate(() => [...document.querySelectorAll('#messages .message.assistant')].pop().querySelectorAll('.cite').length);
+  check(cited > 0, 'the answer cites its source');
+  await shot(page, 'desktop-signed-in-alice');
+  // bob, in a fresh tab state: the list and the answer know nothing of alice's document.
+  await page.click('#sign-out');
+  await page.goto(guarded.url, { waitUntil: 'domcontentloaded' });
+  await page.evaluate(() => sessionStorage.clear());
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#signin-dialog[open]');
+  await page.type('#signin-credential', keyOf('bob'));
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => !document.getElementById('signin-dialog').open, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll('#document-list .document').length > 0, { timeout: 10000 });
+  const bobsDocs = await page.$$eval('#document-list .document', (ds) => ds.map((d) => d.textContent).join(' | '));
+  check(!bobsDocs.includes('alice-notes'), `bob's list: ${bobsDocs}`);
+  await ask(page, 'When is the zebracorn launch?');
+  await lastAnswerDone(page);
+  a = await lastAnswer(page);
+  check(!a.text.includes('May 5') && !a.text.includes('hall nine'), `bob's answer: ${a.text}`);
+  const sources = await page.$$eval('#source-list li, #sources li', (ls) => ls.map((l) => l.textContent).join(' | '));
+  check(!sources.includes('May 5') && !sources.includes('alice-notes'), `bob's sources: ${sources}`);
+  await shot(page, 'desktop-signed-in-bob');
+  await page.click('#sign-out');
+  await page.goto(main.url, { waitUntil: 'networkidle0' });
 });
 
 await step('429 shows how long to wait, and the question comes back to send again', async () => {
