@@ -11,6 +11,12 @@ PORT="${PGRAG_TEST_PORT:-55433}"
 passed=0
 failed=0
 note() { printf '\n=== %s\n' "$*"; }
+# The test ports (55430-55599) lie in Linux's ephemeral range (32768-60999): an outgoing connection of
+# any program may take one of them just before a test server binds it. As root, reserve them.
+if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
+  reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+  case ",$reserved," in *,55430-55599,*) ;; *) echo "${reserved:+$reserved,}55430-55599" >/proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true ;; esac
+fi
 
 # 1. Unit tests of the core library.
 note "unit tests (ctest)"
