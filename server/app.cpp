@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <random>
+#include <utility>
 
 namespace pgrag::server {
 
@@ -80,7 +81,9 @@ App::App(Options o)
       usage(pool),
       auth(options, pool, usage),
       rate_limiter(options.rate_limit, options.rate_window_s),
-      stream_limiter(options.max_streams_per_user) {}
+      stream_limiter(options.max_streams_per_user),
+      key_rate_limiter(options.key_rate_limit, options.key_rate_window_s),
+      key_stream_limiter(options.max_streams_per_key) {}
 
 void require_scope(const Caller& caller, Scope scope, const std::string& what) {
     if (caller.has(scope)) return;
@@ -92,15 +95,24 @@ void require_scope(const Caller& caller, Scope scope, const std::string& what) {
     throw e;
 }
 
+namespace {
+ApiError too_many_streams(const std::string& whose, int max) {
+    ApiError e(429, "rate_limit_error", "too_many_streams",
+               "too many streamed answers at once for this " + whose + " (at most " + std::to_string(max) +
+                   "): wait for one to finish");
+    e.retry_after_s = 1;
+    return e;
+}
+}  // namespace
+
 std::shared_ptr<void> stream_slot(App& app, const Caller& caller) {
     if (!caller.authenticated) return std::make_shared<int>(0);
-    auto slot = app.stream_limiter.acquire(caller.limit_key());
-    if (slot) return slot;
-    ApiError e(429, "rate_limit_error", "too_many_streams",
-               "too many streamed answers at once for this user (at most " +
-                   std::to_string(app.options.max_streams_per_user) + "): wait for one to finish");
-    e.retry_after_s = 1;
-    throw e;
+    auto user_slot = app.stream_limiter.acquire(caller.limit_key());
+    if (!user_slot) throw too_many_streams("user", app.options.max_streams_per_user);
+    if (!caller.key_id) return user_slot;
+    auto key_slot = app.key_stream_limiter.acquire("key:" + std::to_string(*caller.key_id));
+    if (!key_slot) throw too_many_streams("API key", app.options.max_streams_per_key);
+    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(user_slot, key_slot);
 }
 
 double ms_since(std::chrono::steady_clock::time_point t) {
@@ -128,12 +140,16 @@ Caller admit(App& app, const httplib::Request& req, Access access) {
     Caller caller = app.auth.authenticate(req);
     require_scope(caller, scope_of(access), req.method + " " + t_route);
     if (caller.authenticated) {
-        if (int wait = app.rate_limiter.take(caller.limit_key()); wait > 0) {
+        auto refuse = [](const std::string& whose, int wait) {
             ApiError e(429, "rate_limit_error", "rate_limited",
-                       "rate limit reached for this user: retry in " + std::to_string(wait) + " s");
+                       "rate limit reached for this " + whose + ": retry in " + std::to_string(wait) + " s");
             e.retry_after_s = wait;
-            throw e;
-        }
+            return e;
+        };
+        if (caller.key_id)
+            if (int wait = app.key_rate_limiter.take("key:" + std::to_string(*caller.key_id)); wait > 0)
+                throw refuse("API key", wait);
+        if (int wait = app.rate_limiter.take(caller.limit_key()); wait > 0) throw refuse("user", wait);
     }
     return caller;
 }

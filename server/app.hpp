@@ -20,9 +20,9 @@
 #include "metrics.hpp"
 #include "options.hpp"
 #include "pool.hpp"
+#include "usage.hpp"
 #include "wakeup.hpp"
 #include "web_files.hpp"
-#include "usage.hpp"
 
 namespace pgrag::server {
 
@@ -34,14 +34,16 @@ struct App {
     WebFiles web;  // the chat page
     UsageRecorder usage;
     Authenticator auth;
-    RateLimiter rate_limiter;
-    StreamLimiter stream_limiter;
+    RateLimiter rate_limiter;      // per user
+    StreamLimiter stream_limiter;  // per user
+    RateLimiter key_rate_limiter;  // per API key
+    StreamLimiter key_stream_limiter;
     std::atomic<bool> stopping{false};
     std::atomic<bool> past_deadline{false};  // SIGTERM's deadline passed: streams end now
     std::atomic<int> active_streams{0};
     Wakeup question_wakeup;     // a question was queued here; stop(): workers take no more
     Wakeup maintenance_wakeup;  // stop(): the pruning thread ends
-    int listen_socket = -1;  // set when cpp-httplib creates it (see raise_listen_backlog)
+    int listen_socket = -1;     // set when cpp-httplib creates it (see raise_listen_backlog)
 };
 
 // What a route asks of its caller: nothing (health, metrics, the chat page's files) or a scope.

@@ -61,10 +61,11 @@ int main(int argc, char** argv) {
         return 1;
     }
     raise_listen_backlog(app);
-    std::fprintf(stderr,
-                 "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, %d question workers, sign-in %s)\n",
-                 o.host.c_str(), o.port, o.pool_size, o.threads, o.question_workers,
-                 o.auth_required() ? "required" : "not required");
+    std::fprintf(
+        stderr,
+        "pg_rag_server: listening on http://%s:%d (pool %d connections, %d threads, %d question workers, sign-in %s)\n",
+        o.host.c_str(), o.port, o.pool_size, o.threads, o.question_workers,
+        o.auth_required() ? "required" : "not required");
     if (app.web.ok())
         std::fprintf(stderr, "pg_rag_server: the chat page at http://%s:%d/ (%zu files from %s)\n", o.host.c_str(),
                      o.port, app.web.size(), app.web.dir().c_str());

@@ -89,21 +89,22 @@ std::vector<std::string> split_list(const std::string& v) {
     return out;
 }
 
-// "120/min", "10/s", "1000/h"; "0" or "off": unlimited.
-void set_rate_limit(Options& o, const std::string& v) {
+// "120/min", "10/s", "1000/h" as a limit and its window in seconds; "0" or "off": unlimited (0).
+void parse_rate(const std::string& flag, const std::string& v, double& limit, double& window_s) {
     if (v == "0" || v == "off") {
-        o.rate_limit = 0;
+        limit = 0;
         return;
     }
     size_t slash = v.find('/');
     std::string unit = slash == std::string::npos ? "" : v.substr(slash + 1);
     double window = unit == "s" || unit == "sec" ? 1 : unit == "min" ? 60 : unit == "h" || unit == "hour" ? 3600 : 0;
-    int n = window > 0 ? to_int("--rate-limit", v.substr(0, slash), 1, 1000000) : 0;
     if (window == 0)
-        throw std::invalid_argument("--rate-limit must be N/s, N/min or N/h (or 0 for none), not \"" + v + "\"");
-    o.rate_limit = n;
-    o.rate_window_s = window;
+        throw std::invalid_argument(flag + " must be N/s, N/min or N/h (or 0 for none), not \"" + v + "\"");
+    limit = to_int(flag, v.substr(0, slash), 1, 1000000);
+    window_s = window;
 }
+
+void set_rate_limit(Options& o, const std::string& v) { parse_rate("--rate-limit", v, o.rate_limit, o.rate_window_s); }
 
 // RFC 7518 §3.2: an HS256 key at least as long as the hash (32 bytes); shorter secrets can be brute-forced.
 void set_jwt_secret(Options& o, const std::string& flag, const std::string& secret) {
@@ -200,6 +201,16 @@ const std::vector<Spec>& specs() {
          "concurrent streamed answers per user; 0 for none (default 4)",
          [](Options& o, const std::string& v) {
              o.max_streams_per_user = to_int("--max-streams-per-user", v, 0, 100000);
+         }},
+        {"--key-rate-limit", "PGRAG_KEY_RATE_LIMIT",
+         "requests per API key (within its user's limit): N/s, N/min or N/h; 0 for none (default 0)",
+         [](Options& o, const std::string& v) {
+             parse_rate("--key-rate-limit", v, o.key_rate_limit, o.key_rate_window_s);
+         }},
+        {"--max-streams-per-key", "PGRAG_MAX_STREAMS_PER_KEY",
+         "concurrent streamed answers per API key (within its user's limit); 0 for none (default 0)",
+         [](Options& o, const std::string& v) {
+             o.max_streams_per_key = to_int("--max-streams-per-key", v, 0, 100000);
          }},
         {"--failed-sign-ins", "PGRAG_FAILED_SIGN_INS",
          "failed sign-ins per client address before each further one makes it wait 1, 2, 4... s, at most 60 (default "

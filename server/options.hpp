@@ -56,6 +56,9 @@ struct Options {
     double rate_limit = 120;             // requests per rate_window_s per user; 0: unlimited
     double rate_window_s = 60;
     int max_streams_per_user = 4;  // 0: unlimited
+    double key_rate_limit = 0;     // requests per key_rate_window_s per API key; 0: unlimited
+    double key_rate_window_s = 60;
+    int max_streams_per_key = 0;   // 0: unlimited
     int key_cache_s = 5;           // how long a key's verification is reused (a revoked key stops within it)
     int free_failed_sign_ins = 5;  // per client address, before each further failure makes it wait
 

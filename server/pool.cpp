@@ -27,7 +27,8 @@ void PooledConnection::reset() {
     identity.clear();
 }
 
-Lease::Lease(Lease&& o) noexcept : pool_(o.pool_), slot_(o.slot_), c_(o.c_), fresh_(o.fresh_), used_(o.used_), who_(std::move(o.who_)) {
+Lease::Lease(Lease&& o) noexcept
+    : pool_(o.pool_), slot_(o.slot_), c_(o.c_), fresh_(o.fresh_), used_(o.used_), who_(std::move(o.who_)) {
     o.pool_ = nullptr;
 }
 
@@ -68,7 +69,8 @@ void Lease::set_identity() {
     std::string key = identity_key(who_);
     if (c_->identity == key) return;
     // exec: on an idle connection that died, this is the query retried on a new one.
-    exec(kSetIdentity, {Param::text(who_.user_id), Param::text(who_.tenant_id), Param::text(who_.admin ? "on" : "off")});
+    exec(kSetIdentity,
+         {Param::text(who_.user_id), Param::text(who_.tenant_id), Param::text(who_.admin ? "on" : "off")});
     c_->identity = key;
 }
 

@@ -44,11 +44,11 @@ class ErrorStreak {
 std::optional<Claimed> claim(App& app, const std::string& worker) {
     const Options& o = app.options;
     Lease db = app.pool.acquire();
-    PgResult r =
-        db.exec("SELECT id::text, request::text, attempts, owner_id, coalesce(tenant_id, ''), rag_current_user()"
-                " FROM rag_claim_question($1, $2::interval, $3::integer)",
-                {Param::text(worker), Param::text(interval_param(o.question_lease_s)),
-                 Param::text(std::to_string(o.question_retries))});
+    PgResult r = db.exec(
+        "SELECT id::text, request::text, attempts, owner_id, coalesce(tenant_id, ''), rag_current_user()"
+        " FROM rag_claim_question($1, $2::interval, $3::integer)",
+        {Param::text(worker), Param::text(interval_param(o.question_lease_s)),
+         Param::text(std::to_string(o.question_retries))});
     if (PQntuples(r.get()) == 0) return std::nullopt;
     Claimed q;
     q.id = PQgetvalue(r.get(), 0, 0);
@@ -85,7 +85,8 @@ void answer(App& app, const std::string& worker, const Claimed& q) {
         if (q.request.is_discarded() || !q.request.is_object())
             throw bad_request("the queued request is not an object");
         ChatRequest req = read_chat_request(q.request, false);
-        PreparedChat chat = prepare_chat(app.pool, q.asker, req, o.request_timeout_s * 1000L);  // the connection is back
+        PreparedChat chat =
+            prepare_chat(app.pool, q.asker, req, o.request_timeout_s * 1000L);  // the connection is back
         keep_lease();
         auto deadline = chat.started + std::chrono::seconds(o.request_timeout_s);
         Generated g = generate_chat(

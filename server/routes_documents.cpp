@@ -33,7 +33,8 @@ std::string ingest(App& app, const Caller& caller, std::optional<bool> shared, c
         db.value("SELECT count(*) FROM rag_chunks WHERE document_id = $1::bigint", {Param::text(id)}).value_or("0");
     db.release();
     nlohmann::json event = usage_event(caller, "upload");
-    event["detail"] = {{"document_id", std::stoll(id)}, {"chunks", std::stoll(chunks)}, {"shared", shared.value_or(false)}};
+    event["detail"] = {
+        {"document_id", std::stoll(id)}, {"chunks", std::stoll(chunks)}, {"shared", shared.value_or(false)}};
     app.usage.record(std::move(event));
     return nlohmann::json({{"id", std::stoll(id)}, {"chunks", std::stoll(chunks)}}).dump();
 }
@@ -73,7 +74,8 @@ void ingest_file(App& app, const Caller& caller, const httplib::Request& req, ht
     if (req.has_file("source")) source = req.get_file_value("source").content;
     if (req.has_file("title")) filename = req.get_file_value("title").content;
     std::string out =
-        ingest(app, caller, shared, "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2), shared => $5::boolean)",
+        ingest(app, caller, shared,
+               "rag_ingest_file($1, $2, coalesce($3::jsonb, '{}'), coalesce($4, $2), shared => $5::boolean)",
                {Param::bytes(file.content), Param::text(filename), metadata ? Param::text(*metadata) : Param::null(),
                 source ? Param::text(*source) : Param::null()});
     res.status = 201;

@@ -33,8 +33,7 @@ void add_health_routes(Router& r, App& app) {
                   db.release();
                   std::vector<std::pair<std::string, long>> by_status;
                   for (int i = 0; i < PQntuples(counts.get()); ++i)
-                      by_status.emplace_back(PQgetvalue(counts.get(), i, 0),
-                                             std::atol(PQgetvalue(counts.get(), i, 1)));
+                      by_status.emplace_back(PQgetvalue(counts.get(), i, 0), std::atol(PQgetvalue(counts.get(), i, 1)));
                   app.metrics.set_question_counts(by_status);
               } catch (...) {
               }

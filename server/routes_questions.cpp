@@ -22,20 +22,20 @@ void add_question_routes(Router& r, App& app) {
     // a worker answers it as them.
     r.add("POST", "/api/questions", "/api/questions", Access::Read,
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
-        ChatRequest q = read_chat_request(parse_json_object(req.body), false);
-        app.usage.record(usage_event(caller, "question"));
-        Lease db = app.pool.acquire(caller.db());
-        auto id = db.value(
-            "SELECT rag_enqueue_question($1, $2, $3::integer, $4, $5::jsonb)",
-            {Param::text(q.question), q.session_id ? Param::text(*q.session_id) : Param::null(),
-             Param::text(std::to_string(q.k)), Param::text(q.mode), q.filter ? Param::text(*q.filter) : Param::null()});
-        db.release();
-        if (!id) throw ApiError(500, "server_error", "internal_error", "rag_enqueue_question returned no id");
-        app.question_wakeup.notify();  // a worker of this server starts now rather than at its next poll
-        std::string url = "/api/questions/" + *id;
-        res.set_header("Location", url);
-        send_json(res, 202, {{"id", *id}, {"status", "queued"}, {"status_url", url}});
-    });
+              ChatRequest q = read_chat_request(parse_json_object(req.body), false);
+              app.usage.record(usage_event(caller, "question"));
+              Lease db = app.pool.acquire(caller.db());
+              auto id = db.value("SELECT rag_enqueue_question($1, $2, $3::integer, $4, $5::jsonb)",
+                                 {Param::text(q.question), q.session_id ? Param::text(*q.session_id) : Param::null(),
+                                  Param::text(std::to_string(q.k)), Param::text(q.mode),
+                                  q.filter ? Param::text(*q.filter) : Param::null()});
+              db.release();
+              if (!id) throw ApiError(500, "server_error", "internal_error", "rag_enqueue_question returned no id");
+              app.question_wakeup.notify();  // a worker of this server starts now rather than at its next poll
+              std::string url = "/api/questions/" + *id;
+              res.set_header("Location", url);
+              send_json(res, 202, {{"id", *id}, {"status", "queued"}, {"status_url", url}});
+          });
 
     r.add("GET", "/api/questions/([^/]+)", "/api/questions/{id}", Access::Read,
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {

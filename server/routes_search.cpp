@@ -28,8 +28,9 @@ void add_search_routes(Router& r, App& app) {
                   if (f.is_discarded() || !f.is_object()) throw bad_request("\"filter\" must be a JSON object");
               }
               Lease db = app.pool.acquire(caller.db());
-              auto out = db.value(statements::kSearch, {Param::text(*q), Param::text(std::to_string(k)),
-                                                        Param::text(mode), filter ? Param::text(*filter) : Param::null()});
+              auto out =
+                  db.value(statements::kSearch, {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
+                                                 filter ? Param::text(*filter) : Param::null()});
               db.release();
               res.set_content(out.value_or("null"), "application/json");
           });

@@ -110,7 +110,7 @@ TEST(Auth, ApiKeysValidUnknownMalformedExpired) {
     // Expired: the database says so, and so does the server.
     std::string expired = make_key("alice", "{read}", ", now() + interval '1 hour'");
     psql_value("UPDATE rag_api_keys SET expires_at = now() - interval '1 second' WHERE prefix = '" +
-              expired.substr(5, 12) + "'");
+               expired.substr(5, 12) + "'");
     r = c.Get("/api/search?q=refunds", bearer(expired));
     EXPECT_EQ(status_of(r), 401);
     EXPECT_EQ(error_code(r), "expired_key");
@@ -125,8 +125,9 @@ TEST(Auth, RevokedKeyStopsWithinSeconds) {
     auto c = srv.client();
     std::string key = make_key("carol");
     ASSERT_EQ(status_of(c.Get("/api/documents", bearer(key))), 200);
-    ASSERT_EQ(psql_value("SELECT rag_revoke_api_key(id) FROM rag_api_keys() WHERE prefix = '" + key.substr(5, 12) + "'"),
-              "t");
+    ASSERT_EQ(
+        psql_value("SELECT rag_revoke_api_key(id) FROM rag_api_keys() WHERE prefix = '" + key.substr(5, 12) + "'"),
+        "t");
     auto revoked_at = Clock::now();
     std::string code;
     while (Clock::now() - revoked_at < std::chrono::seconds(10)) {
@@ -170,7 +171,16 @@ TEST(Auth, ScopesAre403AndAdminManagesKeys) {
         httplib::MultipartFormDataItems{{"file", "quokka notes", "q.txt", "text/plain"}, {"shared", "true", "", ""}});
     EXPECT_EQ(status_of(r), 403);
     json shared = upload(c, admin, doc);
-    EXPECT_EQ(status_of(c.Delete("/api/documents/" + std::to_string(shared.value("id", 0L)), bearer(admin))), 200);
+    std::string shared_path = "/api/documents/" + std::to_string(shared.value("id", 0L));
+    // Everyone reads a shared document (a reader of another user); only an admin deletes it.
+    EXPECT_EQ(status_of(c.Get(shared_path, bearer(reader))), 200);
+    EXPECT_EQ(status_of(c.Delete(shared_path, bearer(writer))), 404);
+    // An admin's upload without "shared" is their own, not the shared knowledge base's.
+    doc.erase("shared");
+    json own = upload(c, admin, doc);
+    EXPECT_EQ(status_of(c.Get("/api/documents/" + std::to_string(own.value("id", 0L)), bearer(reader))), 404);
+    EXPECT_EQ(status_of(c.Delete("/api/documents/" + std::to_string(own.value("id", 0L)), bearer(admin))), 200);
+    EXPECT_EQ(status_of(c.Delete(shared_path, bearer(admin))), 200);
     EXPECT_EQ(status_of(c.Delete("/api/documents/" + id, bearer(writer))), 200);
     // Keys over HTTP: admin only; the key is shown once, hashes never.
     EXPECT_EQ(status_of(c.Get("/api/keys", bearer(writer))), 403);
@@ -227,6 +237,21 @@ TEST(Auth, RateLimitPerUserIs429WithRetryAfter) {
     EXPECT_LE(retry, 20);
     EXPECT_EQ(status_of(c.Get("/api/documents", bearer(other))), 200) << "another user has their own limit";
     EXPECT_EQ(status_of(c.Get("/healthz")), 200);
+}
+
+// --key-rate-limit: each API key has its own limit within its user's: one key used up, the user's other
+// key still passes.
+TEST(Auth, RateLimitPerKey) {
+    ServerProcess srv(kAuthPort, auth_args({"--rate-limit", "100/min", "--key-rate-limit", "2/min"}));
+    auto c = srv.client();
+    std::string k1 = make_key("rk-user"), k2 = make_key("rk-user");
+    EXPECT_EQ(status_of(c.Get("/api/documents", bearer(k1))), 200);
+    EXPECT_EQ(status_of(c.Get("/api/documents", bearer(k1))), 200);
+    auto r = c.Get("/api/documents", bearer(k1));
+    EXPECT_EQ(status_of(r), 429);
+    EXPECT_NE(body_json(r)["error"]["message"].get<std::string>().find("this API key"), std::string::npos) << r->body;
+    EXPECT_GE(std::atoi(r->get_header_value("Retry-After").c_str()), 1);
+    EXPECT_EQ(status_of(c.Get("/api/documents", bearer(k2))), 200) << "the user's other key has its own limit";
 }
 
 // At most --max-streams-per-user streamed answers at once per user (a slow provider keeps one open).
@@ -293,7 +318,7 @@ TEST(Auth, FailedSignInsAreSlowedDown) {
     }
     EXPECT_EQ(after, before + 4);
     EXPECT_EQ(psql_value("SELECT detail ->> 'address' || ' ' || (detail ->> 'reason') FROM rag_usage_events WHERE "
-                        "event = 'sign_in_failure' ORDER BY id DESC LIMIT 1"),
+                         "event = 'sign_in_failure' ORDER BY id DESC LIMIT 1"),
               "127.0.0.1 unknown_key");
 }
 
@@ -323,7 +348,7 @@ TEST(Auth, UsageSummaryOwnAndAdmin) {
     EXPECT_GT(rows[0]["completion_tokens"].get<long>(), 0);
     EXPECT_EQ(status_of(c.Get("/api/usage?user=usage-admin", bearer(uma))), 403);
     EXPECT_EQ(psql_value("SELECT provider || ' ' || (prompt_tokens > 0) || ' ' || (detail ->> 'streamed') FROM "
-                        "rag_usage_events WHERE user_id = 'uma' AND event = 'answer' ORDER BY id LIMIT 1"),
+                         "rag_usage_events WHERE user_id = 'uma' AND event = 'answer' ORDER BY id LIMIT 1"),
               "extractive true false");
     // The admin sees everyone's, or one user's; a window without events is empty.
     r = c.Get("/api/usage", bearer(admin));
@@ -389,8 +414,9 @@ TEST(Auth, TwoUsersSeeOnlyTheirOwnEverywhere) {
         }
         EXPECT_EQ(titles(body_json(c.Get("/api/documents?limit=1000", bearer(bob)))["documents"]).find("Alice private"),
                   std::string::npos);
-        EXPECT_NE(titles(body_json(c.Get("/api/documents?limit=1000", bearer(alice)))["documents"]).find("Alice private"),
-                  std::string::npos);
+        EXPECT_NE(
+            titles(body_json(c.Get("/api/documents?limit=1000", bearer(alice)))["documents"]).find("Alice private"),
+            std::string::npos);
         EXPECT_EQ(status_of(c.Get(doc_path, bearer(bob))), 404);
         // Answers: bob's sources never include alice's document, whatever the path.
         json a = ask(bob, {{"question", "When is the zebracorn launch?"}});
@@ -398,11 +424,11 @@ TEST(Auth, TwoUsersSeeOnlyTheirOwnEverywhere) {
         auto s = post_stream(c, "/api/chat", {{"question", "When is the zebracorn launch?"}, {"stream", true}}, 0,
                              bearer(bob));
         for (const auto& e : s.events) EXPECT_EQ(e.data.dump().find("May 5"), std::string::npos) << e.data.dump();
-        auto r = c.Post("/v1/chat/completions", bearer(bob),
-                        json{{"model", "pg_rag"},
-                             {"messages", {{{"role", "user"}, {"content", "When is the zebracorn launch?"}}}}}
-                            .dump(),
-                        "application/json");
+        auto r = c.Post(
+            "/v1/chat/completions", bearer(bob),
+            json{{"model", "pg_rag"}, {"messages", {{{"role", "user"}, {"content", "When is the zebracorn launch?"}}}}}
+                .dump(),
+            "application/json");
         ASSERT_EQ(status_of(r), 200);
         EXPECT_EQ(r->body.find("May 5"), std::string::npos) << r->body;
     }
@@ -426,8 +452,8 @@ TEST(Auth, TwoUsersSeeOnlyTheirOwnEverywhere) {
     EXPECT_EQ(status_of(c.Delete("/api/sessions/e2e-shared-id", bearer(bob))), 200);  // bob's own
     EXPECT_EQ(body_json(c.Get("/api/sessions/e2e-shared-id/messages", bearer(alice)))["messages"].size(), 2u);
     // Queued questions: answered as alice (her document), invisible to bob.
-    auto q = c.Post("/api/questions", bearer(alice), R"({"question": "When is the zebracorn launch?"})",
-                    "application/json");
+    auto q =
+        c.Post("/api/questions", bearer(alice), R"({"question": "When is the zebracorn launch?"})", "application/json");
     ASSERT_EQ(status_of(q), 202) << (q ? q->body : "");
     std::string url = body_json(q)["status_url"];
     json state;

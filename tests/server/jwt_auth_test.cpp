@@ -73,9 +73,15 @@ TEST(Jwt, Hs256TokensSignInWithGroupsAsScopesAndTenant) {
     };
     json wrong_iss = claims("jay", json::array());
     wrong_iss["iss"] = "https://elsewhere.test";
+    json wrong_aud = claims("jay", json::array());
+    wrong_aud["aud"] = "another-app";
+    json not_yet = claims("jay", json::array());
+    not_yet["nbf"] = static_cast<long>(std::time(nullptr)) + 600;
     for (const Case& k : std::vector<Case>{
              {hs256(claims("jay", json::array(), -120)), "token expired"},
+             {hs256(not_yet), "token not yet valid"},
              {hs256(wrong_iss), "wrong issuer"},
+             {hs256(wrong_aud), "wrong audience"},
              {hs256(claims("jay", json::array()), kSecret + "-but-another"), "bad signature"},
              {jwt_test::unsigned_token({{"alg", "none"}}, claims("jay", json::array())), "algorithm not allowed"}}) {
         r = c.Get("/api/documents", bearer(k.token));
