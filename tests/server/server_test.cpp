@@ -1182,7 +1182,15 @@ TEST(Lifecycle, HelpAndNonLoopbackRefused) {
                              "--maintenance-interval",
                              "PGRAG_SESSION_TTL",
                              "--web-root",
-                             "PGRAG_WEB_ROOT"})
+                             "PGRAG_WEB_ROOT",
+                             "--auth",
+                             "--allow-unauthenticated",
+                             "--rate-limit",
+                             "--max-streams-per-user",
+                             "--key-rate-limit",
+                             "--max-streams-per-key",
+                             "--failed-sign-ins",
+                             "--append-sources"})
         EXPECT_NE(out.find(flag), std::string::npos) << flag;
     // Without sign-in, a non-loopback address is refused (the default there is --auth required: auth_test.cpp).
     int st =
@@ -1190,8 +1198,8 @@ TEST(Lifecycle, HelpAndNonLoopbackRefused) {
     EXPECT_EQ(WEXITSTATUS(st), 2);
     st = std::system((kBin + " --pool-size zero 2>/dev/null").c_str());
     EXPECT_EQ(WEXITSTATUS(st), 2);
-    for (const char* bad :
-         {"--session-ttl 5x", "--question-lease 0", "--question-retention -1d", "--question-poll inf"}) {
+    for (const char* bad : {"--session-ttl 5x", "--question-lease 0", "--question-retention -1d", "--question-poll inf",
+                            "--key-rate-limit 5/week", "--max-streams-per-key -1"}) {
         st = std::system((kBin + " " + bad + " 2>/dev/null").c_str());
         EXPECT_EQ(WEXITSTATUS(st), 2) << bad;
     }
