@@ -115,6 +115,12 @@ std::shared_ptr<void> stream_slot(App& app, const Caller& caller) {
     return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(user_slot, key_slot);
 }
 
+std::optional<std::string> value_as(App& app, const Caller& caller, const std::string& sql,
+                                    const std::vector<Param>& params) {
+    Lease db = app.pool.acquire(caller.db());
+    return db.value(sql, params);
+}
+
 double ms_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }

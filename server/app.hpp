@@ -86,6 +86,11 @@ void raise_listen_backlog(const App& app);
 // Writes e as the JSON body of res (OpenAI's shape under /v1/).
 void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e);
 
+// The first value of sql's first row, run as caller on a pooled connection that is back in the pool
+// before the response is sent.
+std::optional<std::string> value_as(App& app, const Caller& caller, const std::string& sql,
+                                    const std::vector<Param>& params = {});
+
 // JSON response helper.
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
 

@@ -100,8 +100,8 @@ void add_document_routes(Router& r, App& app) {
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               long limit = query_int(req, "limit", 1, 1000).value_or(50);
               long offset = query_int(req, "offset", 0, 1000000000000L).value_or(0);
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value(
+              auto out = value_as(
+                  app, caller,
                   "SELECT jsonb_build_object('documents', coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'title', "
                   "d.title,"
                   " 'source', d.source, 'mime', d.mime, 'metadata', d.metadata, 'chunks',"
@@ -110,7 +110,6 @@ void add_document_routes(Router& r, App& app) {
                   " 'limit', $1::integer, 'offset', $2::bigint)"
                   " FROM (SELECT * FROM rag_documents ORDER BY id LIMIT $1::integer OFFSET $2::bigint) d",
                   {Param::text(std::to_string(limit)), Param::text(std::to_string(offset))});
-              db.release();
               res.set_content(out.value_or("null"), "application/json");
           });
 
@@ -118,14 +117,13 @@ void add_document_routes(Router& r, App& app) {
         "GET", R"(/api/documents/(\d+))", "/api/documents/{id}", Access::Read,
         [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
             std::string id = path_id(req);
-            Lease db = app.pool.acquire(caller.db());
-            auto out = db.value(
+            auto out = value_as(
+                app, caller,
                 "SELECT jsonb_build_object('id', d.id, 'title', d.title, 'source', d.source, 'mime', d.mime, "
                 "'metadata', d.metadata,"
                 " 'content', d.content, 'chunks', (SELECT count(*) FROM rag_chunks c WHERE c.document_id = d.id),"
                 " 'created_at', d.created_at, 'updated_at', d.updated_at) FROM rag_documents d WHERE d.id = $1::bigint",
                 {Param::text(id)});
-            db.release();
             if (!out) throw ApiError(404, "not_found_error", "not_found", "no document " + id);
             res.set_content(*out, "application/json");
         });
@@ -133,9 +131,7 @@ void add_document_routes(Router& r, App& app) {
     r.add("DELETE", R"(/api/documents/(\d+))", "/api/documents/{id}", Access::Write,
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = path_id(req);
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value("SELECT rag_delete_document($1::bigint)", {Param::text(id)});
-              db.release();
+              auto out = value_as(app, caller, "SELECT rag_delete_document($1::bigint)", {Param::text(id)});
               if (out.value_or("f") != "t") throw ApiError(404, "not_found_error", "not_found", "no document " + id);
               nlohmann::json event = usage_event(caller, "delete");
               event["detail"] = {{"document_id", std::stoll(id)}};

@@ -43,9 +43,7 @@ void add_key_routes(Router& r, App& app) {
 
     r.add("GET", "/api/keys", "/api/keys", Access::Admin,
           [&app](const httplib::Request&, httplib::Response& res, const Caller& caller) {
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value(kListKeys);
-              db.release();
+              auto out = value_as(app, caller, kListKeys);
               res.set_content("{\"keys\":" + out.value_or("[]") + "}", "application/json");
           });
 
@@ -53,9 +51,7 @@ void add_key_routes(Router& r, App& app) {
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = req.matches[1];
               if (id.size() > 18) throw ApiError(404, "not_found_error", "not_found", "no API key " + id);
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value("SELECT rag_revoke_api_key($1::bigint)", {Param::text(id)});
-              db.release();
+              auto out = value_as(app, caller, "SELECT rag_revoke_api_key($1::bigint)", {Param::text(id)});
               if (out.value_or("f") != "t")
                   throw ApiError(404, "not_found_error", "not_found", "no API key " + id + " that is not revoked yet");
               send_json(res, 200, {{"revoked", true}, {"id", std::stoll(id)}});

@@ -24,12 +24,10 @@ void add_question_routes(Router& r, App& app) {
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               ChatRequest q = read_chat_request(parse_json_object(req.body), false);
               app.usage.record(usage_event(caller, "question"));
-              Lease db = app.pool.acquire(caller.db());
-              auto id = db.value("SELECT rag_enqueue_question($1, $2, $3::integer, $4, $5::jsonb)",
+              auto id = value_as(app, caller, "SELECT rag_enqueue_question($1, $2, $3::integer, $4, $5::jsonb)",
                                  {Param::text(q.question), q.session_id ? Param::text(*q.session_id) : Param::null(),
                                   Param::text(std::to_string(q.k)), Param::text(q.mode),
                                   q.filter ? Param::text(*q.filter) : Param::null()});
-              db.release();
               if (!id) throw ApiError(500, "server_error", "internal_error", "rag_enqueue_question returned no id");
               app.question_wakeup.notify();  // a worker of this server starts now rather than at its next poll
               std::string url = "/api/questions/" + *id;
@@ -43,9 +41,7 @@ void add_question_routes(Router& r, App& app) {
               if (!is_uuid(id))
                   throw bad_request("a question id is a UUID (8-4-4-4-12 hexadecimal digits), not \"" +
                                     id.substr(0, 64) + "\"");
-              Lease db = app.pool.acquire(caller.db());
-              auto state = db.value("SELECT rag_question($1::uuid)", {Param::text(id)});
-              db.release();
+              auto state = value_as(app, caller, "SELECT rag_question($1::uuid)", {Param::text(id)});
               if (!state) throw ApiError(404, "not_found_error", "not_found", "no question \"" + id + "\"");
               res.set_content(*state, "application/json");
           });

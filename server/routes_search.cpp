@@ -27,11 +27,9 @@ void add_search_routes(Router& r, App& app) {
                   nlohmann::json f = nlohmann::json::parse(*filter, nullptr, false);
                   if (f.is_discarded() || !f.is_object()) throw bad_request("\"filter\" must be a JSON object");
               }
-              Lease db = app.pool.acquire(caller.db());
-              auto out =
-                  db.value(statements::kSearch, {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
-                                                 filter ? Param::text(*filter) : Param::null()});
-              db.release();
+              auto out = value_as(app, caller, statements::kSearch,
+                                  {Param::text(*q), Param::text(std::to_string(k)), Param::text(mode),
+                                   filter ? Param::text(*filter) : Param::null()});
               res.set_content(out.value_or("null"), "application/json");
           });
 
@@ -41,8 +39,8 @@ void add_search_routes(Router& r, App& app) {
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               long limit = query_int(req, "limit", 1, 1000).value_or(50);
               long offset = query_int(req, "offset", 0, 1000000000000L).value_or(0);
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value(
+              auto out = value_as(
+                  app, caller,
                   "SELECT jsonb_build_object('sessions', coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'title',"
                   " coalesce((SELECT left(m.content, 200) FROM rag_messages m WHERE m.owner_id = s.owner_id"
                   " AND m.session_id = s.id AND m.role = 'user' ORDER BY m.id LIMIT 1), ''), 'messages',"
@@ -53,22 +51,20 @@ void add_search_routes(Router& r, App& app) {
                   " FROM (SELECT * FROM rag_sessions WHERE owner_id = rag_current_user()"
                   " ORDER BY updated_at DESC, id LIMIT $1::integer OFFSET $2::bigint) s",
                   {Param::text(std::to_string(limit)), Param::text(std::to_string(offset))});
-              db.release();
               res.set_content(out.value_or("null"), "application/json");
           });
 
     r.add("GET", "/api/sessions/([^/]+)/messages", "/api/sessions/{id}/messages", Access::Read,
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = session_id(req);
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value(
+              auto out = value_as(
+                  app, caller,
                   "SELECT CASE WHEN EXISTS (SELECT 1 FROM rag_sessions s WHERE s.owner_id = rag_current_user()"
                   " AND s.id = $1) THEN"
                   " jsonb_build_object('session_id', $1::text, 'messages', (SELECT coalesce(jsonb_agg(to_jsonb(m) "
                   "ORDER BY m.id),"
                   " '[]') FROM rag_session_messages($1) m)) END",
                   {Param::text(id)});
-              db.release();
               if (!out) throw ApiError(404, "not_found_error", "not_found", "no session \"" + id + "\"");
               res.set_content(*out, "application/json");
           });
@@ -76,9 +72,7 @@ void add_search_routes(Router& r, App& app) {
     r.add("DELETE", "/api/sessions/([^/]+)", "/api/sessions/{id}", Access::Read,
           [&app](const httplib::Request& req, httplib::Response& res, const Caller& caller) {
               std::string id = session_id(req);
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value("SELECT rag_delete_session($1)", {Param::text(id)});
-              db.release();
+              auto out = value_as(app, caller, "SELECT rag_delete_session($1)", {Param::text(id)});
               if (out.value_or("f") != "t")
                   throw ApiError(404, "not_found_error", "not_found", "no session \"" + id + "\"");
               send_json(res, 200, {{"deleted", true}, {"session_id", id}});

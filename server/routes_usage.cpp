@@ -37,14 +37,13 @@ void add_usage_routes(Router& r, App& app) {
               }
               Param since = bound(from, false), until = bound(to, true);
               app.usage.flush();  // the caller's latest requests count too
-              Lease db = app.pool.acquire(caller.db());
-              auto out = db.value(
+              auto out = value_as(
+                  app, caller,
                   "SELECT jsonb_build_object('from', coalesce($1::timestamptz, now() - interval '30 days'),"
                   " 'to', $2::timestamptz, 'usage', coalesce(jsonb_agg(to_jsonb(u) ORDER BY u.day, u.user_id NULLS "
                   "FIRST, u.tenant_id NULLS FIRST), '[]')) FROM rag_usage_summary($1::timestamptz, $2::timestamptz, "
                   "$3) u",
                   {since, until, user ? Param::text(*user) : Param::null()});
-              db.release();
               res.set_content(out.value_or("null"), "application/json");
           });
 }
