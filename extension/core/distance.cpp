@@ -54,11 +54,13 @@ bool isa_supported(Isa isa) {
     return false;
 }
 
-Isa best_supported_isa() {
+Isa widest_supported_isa() {
     if (isa_supported(Isa::Avx512)) return Isa::Avx512;
     if (isa_supported(Isa::Avx2)) return Isa::Avx2;
     return Isa::Portable;
 }
+
+Isa best_supported_isa() { return kernel_calibration().chosen; }
 
 Isa active_isa() { return active_slot(); }
 

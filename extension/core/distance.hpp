@@ -1,7 +1,7 @@
 // Distance kernels for float32 embeddings, with the SIMD path chosen once at run time.
 //
 // Every path (portable, AVX2, AVX-512) computes float terms into 32 float lanes (element i -> lane
-// i % 32), flushes them into double lanes every 128 elements and reduces the lanes in one fixed
+// i % 32), flushes them into double lanes every 256 elements and reduces the lanes in one fixed
 // order; sums that overflow or underflow are recomputed exactly in double (lanes.hpp). All paths,
 // and the one-vs-many kernel, therefore return bit-identical results: forcing the portable path
 // changes speed, never answers, and exact search agrees with ORDER BY to the last bit. Error stays
@@ -32,8 +32,26 @@ double l2_squared(const float* a, const float* b, size_t n);
 double l1(const float* a, const float* b, size_t n);
 }  // namespace exact
 
-// The fastest ISA this CPU and OS support.
+// The widest path this CPU and OS support.
+Isa widest_supported_isa();
+// The fastest supported path, the default ("auto"): the widest, unless the CPU has both AVX2 and
+// AVX-512 and AVX-512 scanned no faster than AVX2 by the margin in this process's calibration.
 Isa best_supported_isa();
+
+// AVX-512 must scan this many times faster than AVX2 to be chosen, so the choice does not flap
+// between processes on timing noise (and the narrower path, gentler on clocks, wins ties).
+constexpr double kAvx512Margin = 1.10;
+
+// What the calibration measured (distance_calibration.cpp): once per process, at first use.
+struct KernelCalibration {
+    Isa chosen = Isa::Portable;
+    bool measured = false;  // false: the CPU has at most one SIMD path, nothing to compare
+    double avx2_ms = 0;     // best of a few scans of 512 x 768 floats, one dot per row
+    double avx512_ms = 0;
+};
+const KernelCalibration& kernel_calibration();
+// The calibration's rule, deterministic in its inputs: AVX-512 only when faster by kAvx512Margin.
+Isa choose_by_calibration(double avx2_ms, double avx512_ms);
 // True when this CPU can run the given path.
 bool isa_supported(Isa isa);
 // The path in use now (best_supported_isa() unless changed by use_isa).

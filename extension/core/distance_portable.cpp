@@ -17,6 +17,7 @@ inline V vabs(V a) { return std::fabs(a); }
 inline V vfma(V a, V b, V c) { return std::fma(a, b, c); }  // correctly rounded on every platform
 inline void vstore(float* p, V a) { *p = a; }
 inline void vflush(double* p, V a) { *p += static_cast<double>(a); }
+inline double vreduce(double* p) { return reduce_lanes(p, kFloatLanes); }
 
 #include "distance_simd.inc"
 

@@ -25,6 +25,15 @@ inline void vflush(double* p, V a) {
     _mm256_storeu_pd(p + 4, _mm256_add_pd(_mm256_loadu_pd(p + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))));
 }
 
+// reduce_lanes(p, 32) with the same additions in the same order: width 16, 8, 4, 2, 1.
+inline double vreduce(const double* p) {
+    __m256d w16[4];
+    for (int j = 0; j < 4; ++j) w16[j] = _mm256_add_pd(_mm256_loadu_pd(p + 4 * j), _mm256_loadu_pd(p + 16 + 4 * j));
+    __m256d w4 = _mm256_add_pd(_mm256_add_pd(w16[0], w16[2]), _mm256_add_pd(w16[1], w16[3]));
+    __m128d w2 = _mm_add_pd(_mm256_castpd256_pd128(w4), _mm256_extractf128_pd(w4, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(w2, _mm_unpackhi_pd(w2, w2)));
+}
+
 #include "distance_simd.inc"
 
 }  // namespace

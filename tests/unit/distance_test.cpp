@@ -166,3 +166,49 @@ TEST(KernelDispatch, NamesParseAndUnsupportedPathsAreRefused) {
         }
     }
 }
+
+// The 32 lane totals are reduced in one fixed tree (width 16, 8, 4, 2, 1) on every path, including the
+// SIMD paths' in-register reductions. With one exact term per lane the expected bits follow from the tree.
+TEST(KernelDispatch, LaneTotalsReduceInTheDocumentedTreeOrder) {
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> exponent(-40, 40);  // 80 binary orders: additions round in double
+    std::vector<float> a(32), ones(32, 1.0f);
+    for (size_t i = 0; i < a.size(); ++i)
+        a[i] = std::ldexp(1.0f + static_cast<float>(i) * 0x1p-20f, exponent(rng)) * (i % 3 ? 1.0f : -1.0f);
+    double lanes[32];
+    for (size_t i = 0; i < 32; ++i) lanes[i] = a[i];
+    double sequential = 0;
+    for (double x : lanes) sequential += x;
+    for (size_t width = 16; width >= 1; width /= 2)
+        for (size_t i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+    ASSERT_NE(lanes[0], sequential) << "the data must tell summation orders apart";
+    for (Isa isa : supported_paths()) {
+        double got = pgrag::kernels_for(isa).dot(a.data(), ones.data(), a.size());
+        EXPECT_EQ(std::memcmp(&got, &lanes[0], sizeof got), 0) << pgrag::isa_name(isa) << " got " << got;
+    }
+}
+
+TEST(KernelCalibration, Avx512OnlyWhenFasterByTheMargin) {
+    EXPECT_EQ(pgrag::choose_by_calibration(10.0, 10.0), Isa::Avx2);  // a tie keeps the narrower path
+    EXPECT_EQ(pgrag::choose_by_calibration(10.0, 9.5), Isa::Avx2);   // within the margin: noise
+    EXPECT_EQ(pgrag::choose_by_calibration(10.0, 20.0), Isa::Avx2);  // AVX-512 slower (the EPYC case)
+    EXPECT_EQ(pgrag::choose_by_calibration(10.0, 10.0 / pgrag::kAvx512Margin - 0.01), Isa::Avx512);
+    EXPECT_EQ(pgrag::choose_by_calibration(10.0, 5.0), Isa::Avx512);
+}
+
+TEST(KernelCalibration, AutoIsTheCalibratedChoiceAndSupported) {
+    const pgrag::KernelCalibration& c = pgrag::kernel_calibration();
+    EXPECT_TRUE(pgrag::isa_supported(c.chosen));
+    EXPECT_EQ(pgrag::best_supported_isa(), c.chosen);
+    EXPECT_EQ(&pgrag::kernel_calibration(), &c);  // measured once per process
+    Isa parsed;
+    ASSERT_TRUE(pgrag::parse_isa("auto", &parsed));
+    EXPECT_EQ(parsed, c.chosen);
+    if (c.measured) {
+        EXPECT_GT(c.avx2_ms, 0.0);
+        EXPECT_GT(c.avx512_ms, 0.0);
+        EXPECT_EQ(c.chosen, pgrag::choose_by_calibration(c.avx2_ms, c.avx512_ms));
+    } else {
+        EXPECT_EQ(c.chosen, pgrag::widest_supported_isa());
+    }
+}
