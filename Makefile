@@ -1,7 +1,7 @@
 # pg_rag — the two commands a new machine needs (as root on Debian 12):
 #   make run    install dependencies, build, install, start a local cluster with the extension
 #   make test   install dependencies, build, install, and run every test
-# Other targets: deps, build, install, stop, bench, bench-sql, bench-server, eval, fuzz, clean.
+# Other targets: deps, build, install, stop, bench, bench-sql, bench-server, bench-scale, eval, fuzz, clean.
 
 BUILD ?= build
 BUILD_FUZZ ?= build-fuzz
@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # make fuzz FUZZ_SECONDS=600 also runs every target that long, one after another.
 FUZZ_SECONDS ?=
 
-.PHONY: all deps build install test run stop bench bench-sql bench-server eval fuzz clean
+.PHONY: all deps build install test run stop bench bench-sql bench-server bench-scale eval fuzz clean
 
 all: build
 
@@ -45,6 +45,11 @@ bench-sql: install
 # pg_rag_server under load and streaming, against libpq and the provider in the same run (bench/README.md).
 bench-server: install
 	bash bench/server/run.sh
+
+# Search at scale (issue 13): exact, approximate, pgvector HNSW and 16-backend memory; SCALE_ROWS=1000000 for 1M.
+SCALE_ROWS ?= 100000
+bench-scale: install
+	bash bench/scale/run.sh $(SCALE_ROWS)
 
 eval: install
 	bash bench/eval/run.sh
