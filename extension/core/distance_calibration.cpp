@@ -1,4 +1,4 @@
-// The default kernel path: the widest one is not always the fastest (AVX-512 ran exact search at half
+// The default kernel path: the widest one is not always the fastest (AVX-512 scanned 100k x 768 at half
 // the AVX2 speed on an AMD EPYC), so when a CPU has both SIMD paths each scans a few MB once per process.
 #include <algorithm>
 #include <chrono>
