@@ -41,7 +41,7 @@ EOF
   # A setup server on the socket only: the TCP health check stays unhealthy until the setup is done.
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w -t 60 start >/dev/null
   psql -X -q -v ON_ERROR_STOP=1 -v db="$POSTGRES_DB" -v role="$SERVER_ROLE" -v password="$PGRAG_DB_PASSWORD" \
-    -U postgres -d postgres <<'SQL'
+    -U postgres -d postgres >/dev/null <<'SQL'
 SELECT format('CREATE DATABASE %I', :'db') \gexec
 \c :"db"
 CREATE EXTENSION pg_rag;
