@@ -62,7 +62,11 @@ SQL
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
       *.sql) echo "pg_rag-db: running $f"; psql -X -q -v ON_ERROR_STOP=1 -U postgres -d "$POSTGRES_DB" -f "$f" ;;
-      *.sh) echo "pg_rag-db: running $f"; . "$f" ;;
+      *.sh)
+        echo "pg_rag-db: running $f"
+        # shellcheck source=/dev/null
+        . "$f"
+        ;;
     esac
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null

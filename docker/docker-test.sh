@@ -44,7 +44,8 @@ if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else C
 # The stack under test: its own project (never a user's pg_rag project or volume), a fresh password,
 # and the settings that matter pinned so a docker/.env cannot change what is tested.
 export COMPOSE_FILE=docker/compose.yaml COMPOSE_PROJECT_NAME="$PROJECT"
-export PGRAG_DB_PASSWORD="test-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+PGRAG_DB_PASSWORD="test-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+export PGRAG_DB_PASSWORD
 export PGRAG_HTTP_BIND=127.0.0.1 PGRAG_HTTP_PORT="$HTTP_PORT" PGRAG_AUTH=required PGRAG_ALLOW_UNAUTHENTICATED=
 export PGRAG_DATABASE_URL="host=db port=5432 dbname=pg_rag user=rag_server"
 compose() { "${COMPOSE[@]}" "$@"; }
@@ -122,7 +123,9 @@ sql() { compose exec -T -u postgres db psql -X -qtA -v ON_ERROR_STOP=1 -d pg_rag
 [ "$(compose exec -T server id -u | tr -d '\r')" = 10001 ] || fail "the server does not run as uid 10001"
 
 # --- over HTTP, as a browser or client would ---
-curl -sf "$BASE_URL/" | grep -q '<script type="module" src="app.js"></script>' || fail "no chat page at /"
+# (Read whole before grep: `curl | grep -q` fails under pipefail when grep stops reading first.)
+page="$(curl -sf "$BASE_URL/")" || fail "GET / failed"
+grep -q '<script type="module" src="app.js"></script>' <<<"$page" || fail "no chat page at /"
 code="$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/api/documents")"
 [ "$code" = 401 ] || fail "an API call without a key got $code, not 401"
 key="$(sql "SELECT rag_create_api_key('docker-test', 'docker-test', '{read,write,admin}')")"
