@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # make fuzz FUZZ_SECONDS=600 also runs every target that long, one after another.
 FUZZ_SECONDS ?=
 
-.PHONY: all deps build install test run stop bench bench-sql bench-server bench-scale eval fuzz clean
+.PHONY: all deps build install test run stop bench bench-sql bench-server bench-scale eval fuzz clean docker-test
 
 all: build
 
@@ -59,6 +59,11 @@ fuzz: deps
 	cmake -S tests/fuzz -B $(BUILD_FUZZ) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD_FUZZ) -j$(JOBS)
 	@if [ -n "$(FUZZ_SECONDS)" ]; then BUILD_FUZZ=$(BUILD_FUZZ) bash tests/fuzz/run.sh $(FUZZ_SECONDS); fi
+
+# The container images and compose file end to end (docker/docker-test.sh; README "Containers"). Not in
+# make test: it builds two images, which takes minutes.
+docker-test:
+	bash docker/docker-test.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_FUZZ)
