@@ -1,6 +1,7 @@
 // Kernels of the approximate index (quantized_index.cpp): scoring int8 codes against a float query,
-// with the SIMD path chosen at run time like distance.hpp's (these scores only pick candidates, so
-// paths may differ in the last bits; the re-ranked distances never do).
+// and the products of rows with k-means centroids, with the SIMD path chosen at run time like
+// distance.hpp's. These numbers only pick lists and candidates, so paths may differ in the last
+// bits; the re-ranked distances never do.
 #pragma once
 
 #include <cstddef>
@@ -10,13 +11,22 @@
 
 namespace pgrag {
 
-struct QuantizedKernelTable {
-    // out[i] = sum over j < stride of w[j] * codes[i * stride + j]; stride is a multiple of 16.
-    void (*score_codes)(const int8_t* codes, size_t count, size_t stride, const float* w, float* out);
-};
-
 // Code stride of a row: dims rounded up to the kernels' step.
 constexpr size_t kCodeAlign = 16;
+// Centroids are packed in panels of kPanelWidth: panel p holds centroids p*kPanelWidth.. as
+// dims rows of kPanelWidth floats (element (i, j) at p*dims*kPanelWidth + i*kPanelWidth + j).
+constexpr size_t kPanelWidth = 48;
+// Rows are multiplied kTileRows at a time.
+constexpr size_t kTileRows = 8;
+
+struct QuantizedKernelTable {
+    // out[i] = sum over j < stride of w[j] * codes[i * stride + j]; stride is a multiple of kCodeAlign.
+    void (*score_codes)(const int8_t* codes, size_t count, size_t stride, const float* w, float* out);
+    // out[r * width + j] = dot(rows + r * dims, centroid j) for r < count (a multiple of kTileRows) and
+    // j < width (a multiple of kPanelWidth), centroids packed as above.
+    void (*centroid_products)(const float* rows, size_t count, size_t dims, const float* panels, size_t width,
+                              float* out);
+};
 
 const QuantizedKernelTable& quantized_kernels_portable();
 const QuantizedKernelTable* quantized_kernels_avx2();    // nullptr where not compiled
