@@ -324,11 +324,7 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
             for (size_t r = 0; r < count; ++r) {
                 const float* x = &block[r * dims];
                 const float* c = &centroids[assign[start + r] * dims];
-                for (size_t i = 0; i < dims; ++i) {
-                    float d = x[i] - c[i];
-                    if (d < lo[i]) lo[i] = d;  // NaN residuals never widen the range
-                    if (d > hi[i]) hi[i] = d;
-                }
+                quantized_kernels().widen_range(x, c, dims, lo.data(), hi.data());
             }
         }
     }
@@ -379,11 +375,7 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
         for (size_t p = offsets[j]; p < offsets[j + 1]; ++p) {
             if ((p & 1023) == 0) deadline.poll();
             load_row(m, members[p], normalize, x.data());
-            for (size_t i = 0; i < dims; ++i) {
-                float q = (x[i] - c[i] - bias[i]) * inverse[i];
-                q = q >= 127.0f ? 127.0f : q <= -127.0f ? -127.0f : q == q ? q : 0.0f;
-                code[i] = static_cast<int8_t>(q + (q >= 0 ? 0.5f : -0.5f));  // rounds half away from zero
-            }
+            quantized_kernels().encode(x.data(), c, bias.data(), inverse.data(), dims, code.data());
             out.put(code.data(), code.size());
         }
     }

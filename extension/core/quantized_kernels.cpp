@@ -30,7 +30,17 @@ void centroid_products_portable(const float* rows, size_t count, size_t dims, co
     }
 }
 
-const QuantizedKernelTable kPortable = {score_codes_portable, centroid_products_portable};
+void widen_range_portable(const float* x, const float* c, size_t dims, float* lo, float* hi) {
+    for (size_t i = 0; i < dims; ++i) widen_one(x[i] - c[i], lo + i, hi + i);
+}
+
+void encode_portable(const float* x, const float* c, const float* bias, const float* inverse, size_t dims,
+                     int8_t* out) {
+    for (size_t i = 0; i < dims; ++i) out[i] = code_of(x[i] - c[i], bias[i], inverse[i]);
+}
+
+const QuantizedKernelTable kPortable = {score_codes_portable, centroid_products_portable, widen_range_portable,
+                                        encode_portable};
 
 }  // namespace
 

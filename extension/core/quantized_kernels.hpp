@@ -26,7 +26,24 @@ struct QuantizedKernelTable {
     // j < width (a multiple of kPanelWidth), centroids packed as above.
     void (*centroid_products)(const float* rows, size_t count, size_t dims, const float* panels, size_t width,
                               float* out);
+    // lo[i] = min(lo[i], x[i] - c[i]), hi[i] = max(...): NaN never widens (identical on every path).
+    void (*widen_range)(const float* x, const float* c, size_t dims, float* lo, float* hi);
+    // out[i] = round half up of ((x[i] - c[i] - bias[i]) * inverse[i]) clamped to [-127, 127], NaN to 127
+    // (identical on every path).
+    void (*encode)(const float* x, const float* c, const float* bias, const float* inverse, size_t dims, int8_t* out);
 };
+
+// One code value, as every path computes it.
+inline int8_t code_of(float r, float bias, float inverse) {
+    float q = (r - bias) * inverse;
+    q = q < 127.0f ? q : 127.0f;
+    q = q > -127.0f ? q : -127.0f;
+    return static_cast<int8_t>(static_cast<int>(q + 128.5f) - 128);  // truncating a positive: round half up
+}
+inline void widen_one(float d, float* lo, float* hi) {
+    *lo = d < *lo ? d : *lo;
+    *hi = d > *hi ? d : *hi;
+}
 
 const QuantizedKernelTable& quantized_kernels_portable();
 const QuantizedKernelTable* quantized_kernels_avx2();    // nullptr where not compiled

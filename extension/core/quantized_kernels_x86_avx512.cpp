@@ -56,7 +56,32 @@ void centroid_products(const float* rows, size_t count, size_t dims, const float
 
 static_assert(kPanelWidth == 48 && kTileRows == 8, "the tile is 8 rows of 3 vectors");
 
-const QuantizedKernelTable kTable = {score_codes, centroid_products};
+// min_ps(a, b) is a < b ? a : b and max_ps(a, b) a > b ? a : b: the portable selects exactly.
+void widen_range(const float* x, const float* c, size_t dims, float* lo, float* hi) {
+    size_t i = 0;
+    for (; i + 16 <= dims; i += 16) {
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(c + i));
+        _mm512_storeu_ps(lo + i, _mm512_min_ps(d, _mm512_loadu_ps(lo + i)));
+        _mm512_storeu_ps(hi + i, _mm512_max_ps(d, _mm512_loadu_ps(hi + i)));
+    }
+    for (; i < dims; ++i) widen_one(x[i] - c[i], lo + i, hi + i);
+}
+
+void encode(const float* x, const float* c, const float* bias, const float* inverse, size_t dims, int8_t* out) {
+    size_t i = 0;
+    const __m512 top = _mm512_set1_ps(127.0f), bottom = _mm512_set1_ps(-127.0f), half = _mm512_set1_ps(128.5f);
+    const __m512i offset = _mm512_set1_epi32(128);
+    for (; i + 16 <= dims; i += 16) {
+        __m512 r = _mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(c + i));
+        __m512 q = _mm512_mul_ps(_mm512_sub_ps(r, _mm512_loadu_ps(bias + i)), _mm512_loadu_ps(inverse + i));
+        q = _mm512_max_ps(_mm512_min_ps(q, top), bottom);
+        __m512i v = _mm512_sub_epi32(_mm512_cvttps_epi32(_mm512_add_ps(q, half)), offset);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtepi32_epi8(v));
+    }
+    for (; i < dims; ++i) out[i] = code_of(x[i] - c[i], bias[i], inverse[i]);
+}
+
+const QuantizedKernelTable kTable = {score_codes, centroid_products, widen_range, encode};
 
 }  // namespace
 

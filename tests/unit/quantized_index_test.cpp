@@ -417,3 +417,34 @@ TEST(QuantizedIndex, EveryKernelPathGivesExactResults) {
     }
     pgrag::use_isa(before_test);
 }
+
+TEST(QuantizedKernels, EveryPathEncodesAndWidensIdentically) {
+    std::mt19937 rng(13);
+    std::normal_distribution<float> g(0, 1);
+    const size_t dims = 45;  // blocks of 16 and 8, and a tail
+    std::vector<float> x(dims), c(dims), bias(dims), inverse(dims);
+    for (size_t i = 0; i < dims; ++i) x[i] = g(rng), c[i] = g(rng), bias[i] = 0.1f * g(rng), inverse[i] = 60.0f;
+    x[3] = NAN;
+    x[4] = 1e30f;
+    x[5] = -1e30f;
+    x[6] = 0.5f / 64, c[6] = 0, bias[6] = 0, inverse[6] = 64;  // exactly a half: rounds up
+    std::vector<int8_t> want(dims), got(dims);
+    std::vector<float> want_lo(dims, INFINITY), want_hi(dims, -INFINITY);
+    pgrag::quantized_kernels_portable().encode(x.data(), c.data(), bias.data(), inverse.data(), dims, want.data());
+    pgrag::quantized_kernels_portable().widen_range(x.data(), c.data(), dims, want_lo.data(), want_hi.data());
+    EXPECT_EQ(want[3], 127);
+    EXPECT_EQ(want[4], 127);
+    EXPECT_EQ(want[5], -127);
+    EXPECT_EQ(want[6], 1);
+    EXPECT_TRUE(std::isinf(want_lo[3]));  // NaN never widens
+    for (pgrag::Isa isa : {pgrag::Isa::Avx2, pgrag::Isa::Avx512}) {
+        if (!pgrag::isa_supported(isa)) continue;
+        const auto* t = isa == pgrag::Isa::Avx2 ? pgrag::quantized_kernels_avx2() : pgrag::quantized_kernels_avx512();
+        t->encode(x.data(), c.data(), bias.data(), inverse.data(), dims, got.data());
+        EXPECT_EQ(got, want) << pgrag::isa_name(isa);
+        std::vector<float> lo(dims, INFINITY), hi(dims, -INFINITY);
+        t->widen_range(x.data(), c.data(), dims, lo.data(), hi.data());
+        EXPECT_EQ(lo, want_lo) << pgrag::isa_name(isa);
+        EXPECT_EQ(hi, want_hi) << pgrag::isa_name(isa);
+    }
+}
