@@ -270,7 +270,18 @@ class ChunkWriter {
     size_t written_ = 0;
 };
 
+size_t lists_for(size_t rows, const QuantizedBuildOptions& o) {
+    size_t lists = o.lists ? std::min(o.lists, rows) : static_cast<size_t>(std::lround(std::sqrt(double(rows))));
+    return rows && !lists ? 1 : lists;
+}
+
 }  // namespace
+
+size_t quantized_index_bytes(const MatrixView& m, const QuantizedBuildOptions& o) {
+    IndexMetric metric = IndexMetric::Cosine;
+    index_metric_of(o.metric, &metric);
+    return layout(m.rows, m.dims, lists_for(m.rows, o), metric).total;
+}
 
 void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
                            const std::function<void(const void*, size_t)>& write, const std::function<void()>& check) {
@@ -283,8 +294,7 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     if (o.iterations < 0) throw Error(ErrorCode::InvalidParameterValue, "k-means iterations must not be negative");
     const size_t n = m.rows, dims = m.dims;
     const bool normalize = metric == IndexMetric::Cosine;
-    size_t lists = o.lists ? std::min(o.lists, n) : static_cast<size_t>(std::lround(std::sqrt(double(n))));
-    if (n && !lists) lists = 1;
+    const size_t lists = lists_for(n, o);
     Deadline deadline(check);
     Random rng{o.seed};
 

@@ -355,6 +355,7 @@ TEST(QuantizedIndex, CodesTakeUnderHalfTheBytesOfTheFloats) {
     auto bytes = build(m, options(Metric::L2));
     auto index = QuantizedIndex::open(bytes.data(), bytes.size(), m.rows, m.dims);
     EXPECT_EQ(index.memory_bytes(), bytes.size());
+    EXPECT_EQ(pgrag::quantized_index_bytes(m, options(Metric::L2)), bytes.size());  // known before building
     EXPECT_LT(double(index.memory_bytes()), 0.3 * m.rows * m.dims * sizeof(float));
 }
 
