@@ -127,6 +127,16 @@ void load_row(const MatrixView& m, size_t r, bool normalize, float* out) {
     for (size_t i = 0; i < m.dims; ++i) out[i] = src[i] * inv;
 }
 
+// What a row's code is relative to: its unit centroid for cosine, else the centroid scaled to the row's
+// length (in scratch).
+const float* code_origin(const float* unit_centroid, double squared_norm, bool cosine, size_t dims, float* scratch) {
+    if (cosine) return unit_centroid;
+    const float length =
+        squared_norm > 0 && std::isfinite(squared_norm) ? static_cast<float>(std::sqrt(squared_norm)) : 0;
+    for (size_t i = 0; i < dims; ++i) scratch[i] = length * unit_centroid[i];
+    return scratch;
+}
+
 // Squared norms of the centroids.
 void centroid_norms(const std::vector<float>& centroids, size_t lists, size_t dims, std::vector<float>& out) {
     out.resize(lists);
@@ -293,7 +303,10 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
         throw Error(ErrorCode::ProgramLimitExceeded, "the approximate index holds at most 4294967295 rows");
     if (o.iterations < 0) throw Error(ErrorCode::InvalidParameterValue, "k-means iterations must not be negative");
     const size_t n = m.rows, dims = m.dims;
-    const bool normalize = metric == IndexMetric::Cosine;
+    // Lists partition directions (spherical k-means on unit rows) for every metric: with L2 k-means,
+    // noisy rows gather in a few lists around short centroids. Codes are residuals to the unit centroid,
+    // for cosine of the unit row, otherwise of the row to the centroid scaled to the row's length.
+    const bool cosine = metric == IndexMetric::Cosine;
     const size_t lists = lists_for(n, o);
     Deadline deadline(check);
     Random rng{o.seed};
@@ -311,10 +324,10 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
         std::vector<float> sample(align_up(count, kTileRows) * dims, 0.0f);  // whole tiles for the kernels
         for (size_t j = 0; j < count; ++j) {
             if ((j & 4095) == 0) deadline.poll();
-            load_row(m, pick[j], normalize, &sample[j * dims]);
+            load_row(m, pick[j], true, &sample[j * dims]);
         }
         std::vector<uint32_t>().swap(pick);
-        centroids = train_centroids(sample, count, dims, lists, o.iterations, normalize, rng, deadline);
+        centroids = train_centroids(sample, count, dims, lists, o.iterations, true, rng, deadline);
     }
     std::vector<float> norms;
     centroid_norms(centroids, lists, dims, norms);
@@ -325,15 +338,16 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
         hi(dims, -std::numeric_limits<float>::infinity());
     {
         const std::vector<float> panels = pack_panels(centroids, lists, dims);
-        std::vector<float> block(kAssignBlock * dims, 0.0f), scores;
+        std::vector<float> block(kAssignBlock * dims, 0.0f), scores, scaled(dims);
         for (size_t start = 0; start < n; start += kAssignBlock) {
             deadline.poll();
             size_t count = std::min(kAssignBlock, n - start);
-            for (size_t r = 0; r < count; ++r) load_row(m, start + r, normalize, &block[r * dims]);
+            for (size_t r = 0; r < count; ++r) load_row(m, start + r, true, &block[r * dims]);
             assign_block(block.data(), count, panels, norms, lists, dims, scores, &assign[start]);
             for (size_t r = 0; r < count; ++r) {
-                const float* x = &block[r * dims];
-                const float* c = &centroids[assign[start + r] * dims];
+                const size_t row = start + r;
+                const float* x = cosine ? &block[r * dims] : m.values + row * dims;
+                const float* c = code_origin(&centroids[assign[row] * dims], m.norms[row], cosine, dims, scaled.data());
                 quantized_kernels().widen_range(x, c, dims, lo.data(), hi.data());
             }
         }
@@ -378,13 +392,14 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
         out.put(row_norms.data(), n * sizeof(float));
     }
     out.pad_to(h.codes);
-    std::vector<float> x(dims);
+    std::vector<float> x(dims), scaled(dims);
     std::vector<int8_t> code(h.stride, 0);
     for (size_t j = 0; j < lists; ++j) {
-        const float* c = &centroids[j * dims];
         for (size_t p = offsets[j]; p < offsets[j + 1]; ++p) {
             if ((p & 1023) == 0) deadline.poll();
-            load_row(m, members[p], normalize, x.data());
+            const size_t row = members[p];
+            load_row(m, row, cosine, x.data());
+            const float* c = code_origin(&centroids[j * dims], m.norms[row], cosine, dims, scaled.data());
             quantized_kernels().encode(x.data(), c, bias.data(), inverse.data(), dims, code.data());
             out.put(code.data(), code.size());
         }
@@ -559,7 +574,6 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
     const float qscale = wanted == IndexMetric::Cosine ? static_cast<float>(1.0 / std::sqrt(query_norm)) : 1.0f;
     for (size_t i = 0; i < dims; ++i) q[i] = query[i] * qscale;
     const float* centroids = section_of<float>(bytes_, h.centroids);
-    const float* cnorms = section_of<float>(bytes_, h.centroid_norms);
     const float* scale = section_of<float>(bytes_, h.scale);
     const float* bias = section_of<float>(bytes_, h.bias);
     const uint64_t* offsets = section_of<uint64_t>(bytes_, h.list_offsets);
@@ -581,7 +595,9 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
     const float sign = metric == Metric::InnerProduct ? 1.0f : -1.0f;
     std::vector<std::pair<float, uint32_t>> order(lists);
     for (size_t j = 0; j < lists; ++j) {
-        float key = wanted == IndexMetric::L2 ? cnorms[j] - 2.0f * centroid_dot[j] : sign * centroid_dot[j];
+        // Lists are directions (unit centroids): nearest direction first, for every metric (L2 included:
+        // rows of one direction and similar lengths share a list).
+        float key = sign * centroid_dot[j];
         order[j] = {key == key ? key : std::numeric_limits<float>::infinity(), static_cast<uint32_t>(j)};
     }
     std::sort(order.begin(), order.end());
@@ -622,11 +638,13 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
         scanned += count;
         scores.resize(count);
         quantized_kernels().score_codes(codes + begin * stride, count, stride, w.data(), scores.data());
-        const float base = static_cast<float>(centroid_dot[list] + q_bias);
+        const float along = centroid_dot[list], bias_dot = static_cast<float>(q_bias);
         for (size_t i = 0; i < count; ++i) {
             const uint32_t row = row_numbers[begin + i];
             if (row >= h.rows) corrupt("a row number is out of range");
-            float dot = base + scores[i];
+            // dot(q, row) ~ |row| dot(q, unit centroid) + dot(q, bias) + codes (|row| = 1 for cosine).
+            const float length = wanted == IndexMetric::Cosine ? 1.0f : std::sqrt(std::max(row_norms[begin + i], 0.0f));
+            float dot = length * along + bias_dot + scores[i];
             float key = wanted == IndexMetric::L2 ? row_norms[begin + i] - 2.0f * dot : sign * dot;
             if (key != key) key = std::numeric_limits<float>::infinity();
             Candidate c{key, row};

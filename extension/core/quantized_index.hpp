@@ -1,5 +1,6 @@
-// An approximate nearest-neighbour index: IVF (k-means lists) over int8 codes of each row's residual
-// to its list centroid, whose candidates are re-ranked with the exact kernels (distance.hpp).
+// An approximate nearest-neighbour index: IVF (spherical k-means lists: directions) over int8 codes of
+// each row's residual to its list's unit centroid (scaled to the row's length for L2 and inner product),
+// whose candidates are re-ranked with the exact kernels (distance.hpp).
 //
 // Contract for callers (the shared snapshot and rag_search):
 // - The index is a position-independent byte string: build_quantized_index streams it, QuantizedIndex
@@ -41,7 +42,8 @@ struct QuantizedBuildOptions {
     size_t sample = 0;    // rows k-means trains on; 0: min(rows, max(64 * lists, 65536))
     int iterations = 10;  // k-means rounds; small bases (<= ~200k rows) gain from sample = rows, 25 rounds
     uint64_t seed = 1;
-    // Cosine (trains on normalized rows), L2, or InnerProduct / NegativeInnerProduct (either serves both).
+    // Cosine, L2, or InnerProduct / NegativeInnerProduct (either serves both); lists always partition
+    // directions (k-means on unit rows), the codes follow the metric.
     Metric metric = Metric::Cosine;
 };
 
