@@ -558,12 +558,12 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
     if (k == 0 || h.rows == 0) return {};
     const size_t dims = h.dims, lists = h.lists, stride = h.stride;
 
-    // Cases the codes cannot rank: another metric, or a query with no direction or a non-finite value.
+    // Cases the codes cannot rank: another metric, a zero query (no direction) or a non-finite one.
     IndexMetric wanted = IndexMetric::Cosine;
     bool usable = index_metric_of(metric, &wanted) && static_cast<uint32_t>(wanted) == h.metric;
     const KernelTable& kt = kernels();
     const double query_norm = kt.dot(query, query, dims);
-    if (!std::isfinite(query_norm) || (wanted == IndexMetric::Cosine && !(query_norm > 0))) usable = false;
+    if (!std::isfinite(query_norm) || !(query_norm > 0)) usable = false;  // no direction to probe by
     if (!usable) {
         rep.exact_fallback = true;
         return exact_scan(m, query, metric, k, accept, check);

@@ -81,7 +81,7 @@ class QuantizedIndex {
     // rows; once that would scan more than a quarter of the rows, it scans m exactly instead
     // (report->exact_fallback): selective filters take the exact path, which is then cheaper and exact.
     // So it returns min(k, accepted rows) rows.
-    // A metric the index was not built for, or a query it cannot rank (zero for cosine, non-finite),
+    // A metric the index was not built for, or a query it cannot rank (zero, non-finite),
     // is scanned exactly too.
     std::vector<Neighbour> search(const MatrixView& m, const float* query, Metric metric, size_t k,
                                   const std::function<bool(size_t row)>& accept, const SearchOptions& so,

@@ -247,6 +247,13 @@ TEST(QuantizedIndex, OtherMetricsAndDegenerateQueriesScanExactly) {
     ASSERT_EQ(got.size(), 3u);
     EXPECT_EQ(got[0].id, m.ids[0]);
     EXPECT_TRUE(std::isnan(got[0].distance));
+    auto l2_bytes = build(m, options(Metric::L2));  // a zero query for L2: the shortest rows, exactly
+    auto l2_index = QuantizedIndex::open(l2_bytes.data(), l2_bytes.size(), m.rows, m.dims);
+    got = l2_index.search(m, zero.data(), Metric::L2, 3, nullptr, {}, nullptr, &report);
+    EXPECT_TRUE(report.exact_fallback);
+    auto want_l2 = brute_force(m, zero.data(), Metric::L2, 3);
+    ASSERT_EQ(got.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(got[i].id, want_l2[i].id);
     EXPECT_EQ(index.search(m, q.data(), Metric::Cosine, 10 * m.rows, nullptr, {}, nullptr).size(), m.rows);
     EXPECT_TRUE(index.search(m, q.data(), Metric::Cosine, 0, nullptr, {}, nullptr).empty());
     EXPECT_THROW(pgrag::build_quantized_index(
