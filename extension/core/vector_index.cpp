@@ -100,57 +100,84 @@ size_t VectorMatrix::live_rows(const VisibleScopes* visible) const {
 
 constexpr size_t kPrefetchRows = 2;  // measured: 2 ahead beats 4, 8 and 16 (bench/README.md)
 
+RowsView VectorMatrix::view() const {
+    RowsView v;
+    v.rows = ids_.size();
+    v.dims = dims_;
+    v.values = values_;
+    v.norms = norms_.data();
+    v.ids = ids_.data();
+    v.owners = owners_.data();
+    v.groups = groups_.data();
+    v.scopes = scopes_.data();
+    v.alive = alive_.data();
+    return v;
+}
+
+bool accepts(const RowsView& v, const RowFilter& filter, size_t r) {
+    if (v.skipped(r)) return false;
+    if (filter.group >= 0 && v.groups[r] != filter.group) return false;
+    if (filter.owners && !std::binary_search(filter.owners->begin(), filter.owners->end(), v.owners[r])) return false;
+    return !filter.scopes || visible(*filter.scopes, v.scopes[r]);
+}
+
+double distance_to(const float* row, double row_norm, const float* query, double query_norm, size_t dims,
+                   Metric metric) {
+    const KernelTable& kt = kernels();
+    // Not distances_one_to_many: cosine here uses the stored row norm, one dot product per row
+    // instead of dot plus norm (21 ms vs 35 ms at 100k x 768). Same arithmetic, same bits.
+    switch (metric) {
+        case Metric::Cosine:
+            return cosine_distance_from(kt.dot(row, query, dims), row_norm, query_norm);
+        case Metric::L2:
+            return std::sqrt(kt.l2_squared(row, query, dims));
+        case Metric::InnerProduct:
+            return kt.dot(row, query, dims);
+        case Metric::NegativeInnerProduct:
+            return -kt.dot(row, query, dims);
+        case Metric::L1:
+            return kt.l1(row, query, dims);
+        default:
+            return NAN;
+    }
+}
+
+namespace {
+
+// Ascending (distance, id), NaN last: as a priority_queue order, the worst of the best is on top.
+bool sorts_before(const Neighbour& a, const Neighbour& b) {
+    bool an = std::isnan(a.distance), bn = std::isnan(b.distance);
+    if (an != bn) return bn;
+    if (!an && a.distance != b.distance) return a.distance < b.distance;
+    return a.id < b.id;
+}
+
+}  // namespace
+
 std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k,
                                const RowFilter& filter, const std::function<void()>& check) {
-    const KernelTable& kt = kernels();
-    const size_t dims = m.dims();
-    const double query_norm = kt.dot(query, query, dims);
-    auto worse = [](const Neighbour& a, const Neighbour& b) {  // max-heap on (distance, id); NaN sorts last
-        bool an = std::isnan(a.distance), bn = std::isnan(b.distance);
-        if (an != bn) return bn;
-        if (!an && a.distance != b.distance) return a.distance < b.distance;
-        return a.id < b.id;
-    };
-    std::priority_queue<Neighbour, std::vector<Neighbour>, decltype(worse)> best(worse);
+    return nearest(m.view(), query, metric, k, filter, check);
+}
+
+std::vector<Neighbour> nearest(const RowsView& v, const float* query, Metric metric, size_t k, const RowFilter& filter,
+                               const std::function<void()>& check) {
+    const size_t dims = v.dims;
+    const double query_norm = kernels().dot(query, query, dims);
+    std::priority_queue<Neighbour, std::vector<Neighbour>, decltype(&sorts_before)> best(&sorts_before);
     if (k == 0) return {};
-    for (size_t r = 0; r < m.rows(); ++r) {
+    for (size_t r = 0; r < v.rows; ++r) {
         if (check && (r & 4095) == 0) check();
-        if (!m.alive(r)) continue;
-        if (filter.group >= 0 && m.group(r) != filter.group) continue;
-        if (filter.owners && !std::binary_search(filter.owners->begin(), filter.owners->end(), m.owner(r))) continue;
-        if (filter.scopes && !visible(*filter.scopes, m.scope(r))) continue;
-        const float* row = m.row(r);
-        if (r + kPrefetchRows < m.rows()) {
+        if (!accepts(v, filter, r)) continue;
+        const float* row = v.values + r * dims;
+        if (r + kPrefetchRows < v.rows) {
             // Keep more cache misses in flight than the hardware prefetcher does on one stream.
-            const char* ahead = reinterpret_cast<const char*>(m.row(r + kPrefetchRows));
+            const char* ahead = reinterpret_cast<const char*>(row + kPrefetchRows * dims);
             for (size_t off = 0; off < dims * sizeof(float); off += 64) __builtin_prefetch(ahead + off);
         }
-        // Not distances_one_to_many: cosine here uses the stored row norm, one dot product per row
-        // instead of dot plus norm (21 ms vs 35 ms at 100k x 768). Same arithmetic, same bits.
-        double d;
-        switch (metric) {
-            case Metric::Cosine:
-                d = cosine_distance_from(kt.dot(row, query, dims), m.squared_norm(r), query_norm);
-                break;
-            case Metric::L2:
-                d = std::sqrt(kt.l2_squared(row, query, dims));
-                break;
-            case Metric::InnerProduct:
-                d = kt.dot(row, query, dims);
-                break;
-            case Metric::NegativeInnerProduct:
-                d = -kt.dot(row, query, dims);
-                break;
-            case Metric::L1:
-                d = kt.l1(row, query, dims);
-                break;
-            default:
-                d = NAN;
-        }
-        Neighbour n{m.id(r), m.owner(r), d};
+        Neighbour n{v.ids[r], v.owners[r], distance_to(row, v.norms[r], query, query_norm, dims, metric)};
         if (best.size() < k)
             best.push(n);
-        else if (worse(n, best.top())) {
+        else if (sorts_before(n, best.top())) {
             best.pop();
             best.push(n);
         }
@@ -161,6 +188,18 @@ std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric
         best.pop();
     }
     std::reverse(out.begin(), out.end());
+    return out;
+}
+
+std::vector<Neighbour> merge_nearest(const std::vector<Neighbour>& a, const std::vector<Neighbour>& b, size_t k) {
+    std::vector<Neighbour> out;
+    size_t i = 0, j = 0;
+    while (out.size() < k && (i < a.size() || j < b.size())) {
+        if (j == b.size() || (i < a.size() && sorts_before(a[i], b[j])))
+            out.push_back(a[i++]);
+        else
+            out.push_back(b[j++]);
+    }
     return out;
 }
 

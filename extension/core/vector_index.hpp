@@ -12,6 +12,22 @@
 
 namespace pgrag {
 
+// Rows of a search wherever they are stored (a VectorMatrix, a mapped snapshot file): column arrays
+// of `rows` entries, values row-major.
+struct RowsView {
+    size_t rows = 0;
+    size_t dims = 0;
+    const float* values = nullptr;
+    const double* norms = nullptr;  // squared norms
+    const int64_t* ids = nullptr;
+    const int64_t* owners = nullptr;
+    const uint16_t* groups = nullptr;
+    const ScopeId* scopes = nullptr;
+    const uint8_t* alive = nullptr;    // a byte per row, 0: removed (nullptr: every row is alive)
+    const uint64_t* masked = nullptr;  // a bit per row, 1: skipped (nullptr: none)
+    bool skipped(size_t r) const { return (alive && !alive[r]) || (masked && (masked[r >> 6] >> (r & 63) & 1)); }
+};
+
 // Rows of equal dimension stored contiguously, with each row's squared norm (for cosine).
 class VectorMatrix {
   public:
@@ -41,6 +57,7 @@ class VectorMatrix {
     ScopeId scope(size_t row) const { return scopes_[row]; }
     const float* row(size_t r) const { return values_ + r * dims_; }
     double squared_norm(size_t r) const { return norms_[r]; }
+    RowsView view() const;
 
   private:
     void grow(size_t rows);
@@ -73,10 +90,22 @@ struct RowFilter {
     const VisibleScopes* scopes = nullptr;         // nullptr: every scope
 };
 
+// Whether row r of v passes the filter (alive, unmasked, group, owner, scope).
+bool accepts(const RowsView& v, const RowFilter& filter, size_t r);
+
 // The k rows nearest to query by metric, ordered by distance then id: exactly the rows and order of
 // ORDER BY emb <op> query, id LIMIT k (the distances are bit-identical to the SQL operators').
 // `check` is polled every few thousand rows and may throw to cancel.
 std::vector<Neighbour> nearest(const VectorMatrix& m, const float* query, Metric metric, size_t k,
                                const RowFilter& filter, const std::function<void()>& check = nullptr);
+std::vector<Neighbour> nearest(const RowsView& v, const float* query, Metric metric, size_t k, const RowFilter& filter,
+                               const std::function<void()>& check = nullptr);
+
+// The exact distance of `row` (dims floats, squared norm row_norm) to query by metric, as nearest computes it.
+double distance_to(const float* row, double row_norm, const float* query, double query_norm, size_t dims,
+                   Metric metric);
+
+// The first k of a and b (each ordered by distance then id, ids distinct) in that order.
+std::vector<Neighbour> merge_nearest(const std::vector<Neighbour>& a, const std::vector<Neighbour>& b, size_t k);
 
 }  // namespace pgrag

@@ -18,11 +18,16 @@ std::string key_of(const std::optional<std::string>& owner, const std::optional<
 
 }  // namespace
 
-ScopeTable::ScopeTable() { ids_.emplace(key_of(std::nullopt, std::nullopt), kSharedScope); }
+ScopeTable::ScopeTable() {
+    ids_.emplace(key_of(std::nullopt, std::nullopt), kSharedScope);
+    entries_.push_back({std::nullopt, std::nullopt});
+}
 
 ScopeId ScopeTable::intern(const std::optional<std::string>& owner, const std::optional<std::string>& tenant) {
     if (!owner && !tenant) return kSharedScope;
-    return ids_.emplace(key_of(owner, tenant), static_cast<ScopeId>(ids_.size())).first->second;
+    auto [it, inserted] = ids_.emplace(key_of(owner, tenant), static_cast<ScopeId>(ids_.size()));
+    if (inserted) entries_.push_back({owner, tenant});
+    return it->second;
 }
 
 VisibleScopes ScopeTable::visible_to(const Viewer& viewer) const {

@@ -33,6 +33,12 @@ struct Viewer {
     std::optional<std::string> tenant;
 };
 
+// An (owner, tenant) pair: none is shared (owner) or any tenant.
+struct ScopeEntry {
+    std::optional<std::string> owner;
+    std::optional<std::string> tenant;
+};
+
 // The (owner, tenant) pairs of a copy's chunks, each numbered once.
 class ScopeTable {
   public:
@@ -40,12 +46,15 @@ class ScopeTable {
     // The scope of a document owned by `owner` (none: shared) within `tenant` (none: any tenant).
     ScopeId intern(const std::optional<std::string>& owner, const std::optional<std::string>& tenant);
     size_t size() const { return ids_.size(); }
+    // The pairs by scope number; interning them in this order into a new table gives the same numbers.
+    const std::vector<ScopeEntry>& entries() const { return entries_; }
     // One entry per scope: 1 where the owner is none or viewer.user and the tenant none or
     // viewer.tenant, the rule of the row-level security policies (at most four scopes are visible).
     VisibleScopes visible_to(const Viewer& viewer) const;
 
   private:
     std::unordered_map<std::string, ScopeId> ids_;
+    std::vector<ScopeEntry> entries_;
 };
 
 }  // namespace pgrag
