@@ -2,6 +2,7 @@
 // Bm25Index holding the live chunks: same statistics, ids, order and bit-identical scores.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 
 #include "core/bm25_flat.hpp"
+#include "core/bm25_snapshot.hpp"
 #include "core/error.hpp"
 
 namespace {
@@ -338,6 +340,64 @@ TEST(Bm25Flat, MergeKeepsScoreThenIdOrder) {
     EXPECT_EQ(m[0].id, 1);
     EXPECT_EQ(m[1].id, 5);
     EXPECT_EQ(m[2].id, 9);
+}
+
+// The snapshot payload: the flat index in a mapped file, its scope table and metadata.
+TEST(Bm25Snapshot, RoundTripsThroughAMappedFile) {
+    char tmpl[] = "/tmp/pgrag_bm25_snapshot.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string path = pgrag::snapshot::file_name(dir, pgrag::kBm25SnapshotKind, "77", 1);
+    std::mt19937 rng(17);
+    pgrag::ScopeTable scopes;
+    std::vector<ScopeId> by_user = {scopes.intern(std::string("alice"), std::nullopt),
+                                    scopes.intern(std::string("bob"), std::string("acme")),
+                                    scopes.intern(std::nullopt, std::string("acme"))};
+    Bm25FlatBuilder builder;
+    Bm25Index ref;
+    for (int64_t i = 0; i < 800; ++i) {
+        Doc d = random_doc(rng, i * 5, 1);
+        if (i % 4) d.scope = by_user[static_cast<size_t>(i) % 3];
+        builder.add(d.id, d.owner, d.length, counts(d), d.scope);
+        ref.add(d.id, d.owner, d.length, counts(d), d.scope);
+    }
+    {
+        pgrag::snapshot::Writer w(path, pgrag::kBm25SnapshotKind);
+        pgrag::write_bm25_snapshot(w, builder, scopes, {"100:105:", 77});
+        w.commit();
+    }
+    auto snap = pgrag::Bm25Snapshot::open(path);
+    EXPECT_TRUE(snap->file().verify());
+    EXPECT_EQ(snap->meta().db_snapshot, "100:105:");
+    EXPECT_EQ(snap->meta().chunk_table, 77u);
+    ASSERT_EQ(snap->scope_entries().size(), 4u);
+    EXPECT_EQ(snap->scope_entries()[2].owner, std::optional<std::string>("bob"));
+    EXPECT_EQ(snap->scope_entries()[2].tenant, std::optional<std::string>("acme"));
+    EXPECT_FALSE(snap->scope_entries()[3].owner);
+    // A reader numbering its scopes from the file sees what the writer's numbering saw.
+    pgrag::ScopeTable reader;
+    for (const pgrag::ScopeEntry& e : snap->scope_entries()) reader.intern(e.owner, e.tenant);
+    VisibleScopes bob = reader.visible_to({"bob", std::string("acme")});
+    EXPECT_EQ(bob.ids, scopes.visible_to({"bob", std::string("acme")}).ids);
+    snap->index().verify();
+    Bm25Overlay live(snap->index());
+    expect_same_as(live, ref, rng, 4000, "mapped");
+    expect_identical(live.top_k({"w1", "w7"}, 10, {}, {nullptr, &bob}),
+                     ref.top_k({"w1", "w7"}, 10, {}, {nullptr, &bob}), "bob");
+    // A payload that is not a flat index is refused as an invalid snapshot.
+    std::string bad_path = pgrag::snapshot::file_name(dir, pgrag::kBm25SnapshotKind, "77", 2);
+    {
+        pgrag::snapshot::Writer w(bad_path, pgrag::kBm25SnapshotKind);
+        w.meta("chunk_table", "77");
+        w.section(pgrag::kBm25FlatIndex, "not an index", 12);
+        w.commit();
+    }
+    EXPECT_THROW(pgrag::Bm25Snapshot::open(bad_path), pgrag::snapshot::InvalidSnapshot);
+    EXPECT_EQ(pgrag::parse_scope_key(pgrag::scope_key({std::string("a"), std::nullopt}))->owner,
+              std::optional<std::string>("a"));
+    EXPECT_FALSE(pgrag::parse_scope_key("x"));
+    unlink(path.c_str());
+    unlink(bad_path.c_str());
+    rmdir(dir.c_str());
 }
 
 }  // namespace
