@@ -22,6 +22,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "interrupt.hpp"
@@ -142,7 +143,10 @@ class DirLock {
     // nothing when another writer still holds it then.
     static std::optional<DirLock> acquire(const std::string& dir, int wait_ms, const InterruptCheck& check);
     DirLock(DirLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-    DirLock& operator=(DirLock&&) = delete;
+    DirLock& operator=(DirLock&& other) noexcept {
+        std::swap(fd_, other.fd_);
+        return *this;
+    }
     ~DirLock();
 
   private:

@@ -1,0 +1,636 @@
+// IVF over int8 residual codes (quantized_index.hpp): k-means lists, codes stored list by list, a
+// probe of the nearest lists scored by the codes, then the best candidates re-ranked exactly.
+#include "quantized_index.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "error.hpp"
+#include "quantized_kernels.hpp"
+
+extern "C" void openblas_set_num_threads(int);
+extern "C" int blas_thread_shutdown_(void);
+
+namespace pgrag {
+namespace {
+
+// OpenBLAS's pthread build starts worker threads when it is loaded, and would use them for large
+// products; a backend must run none of ours: one thread, and the started workers joined.
+struct SerialBlas {
+    SerialBlas() {
+        openblas_set_num_threads(1);
+        blas_thread_shutdown_();
+    }
+};
+const SerialBlas serial_blas_at_load;
+
+constexpr char kMagic[8] = {'P', 'G', 'R', 'A', 'G', 'Q', 'I', 'X'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kSectionAlign = 64;
+constexpr size_t kAssignBlock = 256;             // rows per sgemm block when assigning rows to lists
+constexpr size_t kWriteChunk = size_t{4} << 20;  // bytes handed to `write` at a time
+constexpr size_t kDefaultSamplePerList = 64;
+
+enum class IndexMetric : uint32_t { Cosine = 0, L2 = 1, InnerProduct = 2 };
+
+// Fixed-size header; every offset is from the start of the bytes.
+struct Header {
+    char magic[8];
+    uint32_t version;
+    uint32_t metric;  // IndexMetric
+    uint64_t rows, dims, lists, stride;
+    uint64_t centroids, centroid_norms, scale, bias, list_offsets, row_numbers, row_norms, codes, total;
+    uint64_t reserved;
+};
+static_assert(sizeof(Header) == 128, "the header is part of the format");
+
+size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+
+// Section offsets for a given shape.
+Header layout(size_t rows, size_t dims, size_t lists, IndexMetric metric) {
+    Header h{};
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.version = kVersion;
+    h.metric = static_cast<uint32_t>(metric);
+    h.rows = rows;
+    h.dims = dims;
+    h.lists = lists;
+    h.stride = align_up(dims, kCodeAlign);
+    size_t at = align_up(sizeof(Header), kSectionAlign);
+    auto section = [&](size_t bytes) {
+        size_t start = at;
+        at = align_up(at + bytes, kSectionAlign);
+        return start;
+    };
+    h.centroids = section(lists * dims * sizeof(float));
+    h.centroid_norms = section(lists * sizeof(float));
+    h.scale = section(h.stride * sizeof(float));
+    h.bias = section(h.stride * sizeof(float));
+    h.list_offsets = section((lists + 1) * sizeof(uint64_t));
+    h.row_numbers = section(rows * sizeof(uint32_t));
+    h.row_norms = section(rows * sizeof(float));
+    h.codes = section(rows * h.stride);
+    h.total = at;
+    return h;
+}
+
+bool index_metric_of(Metric metric, IndexMetric* out) {
+    switch (metric) {
+        case Metric::Cosine:
+            *out = IndexMetric::Cosine;
+            return true;
+        case Metric::L2:
+            *out = IndexMetric::L2;
+            return true;
+        case Metric::InnerProduct:
+        case Metric::NegativeInnerProduct:
+            *out = IndexMetric::InnerProduct;
+            return true;
+        default:
+            return false;
+    }
+}
+
+// splitmix64: small, fast, and the same sequence everywhere.
+struct Random {
+    uint64_t state;
+    uint64_t next() {
+        uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    size_t below(size_t n) { return static_cast<size_t>(next() % n); }
+};
+
+// Calls `check` when at least 50 ms passed since the last call.
+class Deadline {
+  public:
+    explicit Deadline(const std::function<void()>& check) : check_(check), last_(std::chrono::steady_clock::now()) {}
+    void poll() {
+        if (!check_) return;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(50)) return;
+        last_ = now;
+        check_();
+    }
+
+  private:
+    const std::function<void()>& check_;
+    std::chrono::steady_clock::time_point last_;
+};
+
+// Copies row r of m into out as floats, normalized to unit length for cosine (a zero row stays zero).
+void load_row(const MatrixView& m, size_t r, bool normalize, float* out) {
+    const float* src = m.values + r * m.dims;
+    if (!normalize) {
+        std::memcpy(out, src, m.dims * sizeof(float));
+        return;
+    }
+    double norm = m.norms[r];
+    float inv = norm > 0 && std::isfinite(norm) ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
+    for (size_t i = 0; i < m.dims; ++i) out[i] = src[i] * inv;
+}
+
+// Squared norms of the centroids.
+void centroid_norms(const std::vector<float>& centroids, size_t lists, size_t dims, std::vector<float>& out) {
+    out.resize(lists);
+    for (size_t j = 0; j < lists; ++j) {
+        double s = 0;
+        for (size_t i = 0; i < dims; ++i) s += double(centroids[j * dims + i]) * centroids[j * dims + i];
+        out[j] = static_cast<float>(s);
+    }
+}
+
+// Nearest list of each of `count` rows in `block` (row-major, dims wide): argmin ||c||^2 - 2 x.c
+// (for unit rows and centroids the same order as cosine); `scores` is scratch of count * lists.
+void assign_block(const float* block, size_t count, const std::vector<float>& centroids,
+                  const std::vector<float>& norms, size_t lists, size_t dims, std::vector<float>& scores,
+                  uint32_t* out) {
+    scores.resize(count * lists);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(lists),
+                static_cast<int>(dims), 1.0f, block, static_cast<int>(dims), centroids.data(), static_cast<int>(dims),
+                0.0f, scores.data(), static_cast<int>(lists));
+    for (size_t r = 0; r < count; ++r) {
+        const float* s = scores.data() + r * lists;
+        size_t best = 0;
+        float best_key = std::numeric_limits<float>::infinity();
+        for (size_t j = 0; j < lists; ++j) {
+            float key = norms[j] - 2.0f * s[j];
+            if (key < best_key) {  // NaN rows (non-finite input) stay in list 0
+                best_key = key;
+                best = j;
+            }
+        }
+        out[r] = static_cast<uint32_t>(best);
+    }
+}
+
+// k-means on the sample (rows of dims floats): random distinct rows as the start, `iterations` rounds
+// of assign and average; an emptied list takes half of the largest one. Unit centroids for cosine.
+std::vector<float> train_centroids(const std::vector<float>& sample, size_t count, size_t dims, size_t lists,
+                                   int iterations, bool spherical, Random& rng, Deadline& deadline) {
+    std::vector<float> centroids(lists * dims);
+    {
+        std::vector<size_t> pick(count);
+        for (size_t i = 0; i < count; ++i) pick[i] = i;
+        for (size_t j = 0; j < lists; ++j) {
+            std::swap(pick[j], pick[j + rng.below(count - j)]);
+            std::memcpy(&centroids[j * dims], &sample[pick[j] * dims], dims * sizeof(float));
+        }
+    }
+    std::vector<uint32_t> assign(count, 0);
+    std::vector<float> norms, scores;
+    std::vector<double> sums(lists * dims);
+    std::vector<size_t> sizes(lists);
+    for (int it = 0; it < iterations; ++it) {
+        centroid_norms(centroids, lists, dims, norms);
+        for (size_t start = 0; start < count; start += kAssignBlock) {
+            deadline.poll();
+            size_t n = std::min(kAssignBlock, count - start);
+            assign_block(&sample[start * dims], n, centroids, norms, lists, dims, scores, &assign[start]);
+        }
+        std::fill(sums.begin(), sums.end(), 0.0);
+        std::fill(sizes.begin(), sizes.end(), 0);
+        for (size_t r = 0; r < count; ++r) {
+            if ((r & 1023) == 0) deadline.poll();
+            double* s = &sums[assign[r] * dims];
+            const float* x = &sample[r * dims];
+            for (size_t i = 0; i < dims; ++i) s[i] += x[i];
+            sizes[assign[r]]++;
+        }
+        for (size_t j = 0; j < lists; ++j) {
+            if (sizes[j] == 0) continue;
+            for (size_t i = 0; i < dims; ++i)
+                centroids[j * dims + i] = static_cast<float>(sums[j * dims + i] / sizes[j]);
+        }
+        for (size_t j = 0; j < lists; ++j) {
+            if (sizes[j] != 0) continue;
+            size_t big = static_cast<size_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
+            // Two copies of the big centroid nudged apart; the next round splits its rows between them.
+            for (size_t i = 0; i < dims; ++i) {
+                float c = centroids[big * dims + i];
+                float nudge = (i % 2 ? 1.0f : -1.0f) * (std::fabs(c) + 1e-6f) / 1024.0f;
+                centroids[j * dims + i] = c + nudge;
+                centroids[big * dims + i] = c - nudge;
+            }
+            sizes[j] = sizes[big] / 2;
+            sizes[big] -= sizes[j];
+        }
+        if (spherical) {
+            for (size_t j = 0; j < lists; ++j) {
+                double s = 0;
+                for (size_t i = 0; i < dims; ++i) s += double(centroids[j * dims + i]) * centroids[j * dims + i];
+                if (s > 0)
+                    for (size_t i = 0; i < dims; ++i)
+                        centroids[j * dims + i] = float(centroids[j * dims + i] / std::sqrt(s));
+            }
+        }
+    }
+    return centroids;
+}
+
+// Buffers bytes for `write` and hands them over in large chunks.
+class ChunkWriter {
+  public:
+    explicit ChunkWriter(const std::function<void(const void*, size_t)>& write) : write_(write) {
+        buffer_.reserve(kWriteChunk);
+    }
+    void put(const void* p, size_t n) {
+        const uint8_t* b = static_cast<const uint8_t*>(p);
+        while (n) {
+            size_t take = std::min(n, kWriteChunk - buffer_.size());
+            buffer_.insert(buffer_.end(), b, b + take);
+            b += take;
+            n -= take;
+            if (buffer_.size() == kWriteChunk) flush();
+        }
+    }
+    void pad_to(size_t offset) {
+        static const uint8_t zeros[kSectionAlign] = {};
+        while (written_ + buffer_.size() < offset)
+            put(zeros, std::min(sizeof zeros, offset - written_ - buffer_.size()));
+    }
+    void flush() {
+        if (buffer_.empty()) return;
+        write_(buffer_.data(), buffer_.size());
+        written_ += buffer_.size();
+        buffer_.clear();
+    }
+    size_t position() const { return written_ + buffer_.size(); }
+
+  private:
+    const std::function<void(const void*, size_t)>& write_;
+    std::vector<uint8_t> buffer_;
+    size_t written_ = 0;
+};
+
+}  // namespace
+
+void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
+                           const std::function<void(const void*, size_t)>& write, const std::function<void()>& check) {
+    IndexMetric metric;
+    if (!index_metric_of(o.metric, &metric))
+        throw Error(ErrorCode::InvalidParameterValue, "the approximate index supports cosine, l2 and inner product");
+    if (m.dims == 0) throw Error(ErrorCode::InvalidParameterValue, "the approximate index needs dimensions");
+    if (m.rows > std::numeric_limits<uint32_t>::max())
+        throw Error(ErrorCode::ProgramLimitExceeded, "the approximate index holds at most 4294967295 rows");
+    if (o.iterations < 0) throw Error(ErrorCode::InvalidParameterValue, "k-means iterations must not be negative");
+    const size_t n = m.rows, dims = m.dims;
+    const bool normalize = metric == IndexMetric::Cosine;
+    size_t lists = o.lists ? std::min(o.lists, n) : static_cast<size_t>(std::lround(std::sqrt(double(n))));
+    if (n && !lists) lists = 1;
+    Deadline deadline(check);
+    Random rng{o.seed};
+
+    // k-means on a random sample of rows.
+    std::vector<float> centroids;
+    if (lists) {
+        size_t count = o.sample ? std::min(o.sample, n) : std::min(n, kDefaultSamplePerList * lists);
+        count = std::max(count, lists);
+        std::vector<uint32_t> pick(n);
+        for (size_t i = 0; i < n; ++i) pick[i] = static_cast<uint32_t>(i);
+        for (size_t j = 0; j < count; ++j) std::swap(pick[j], pick[j + rng.below(n - j)]);
+        std::sort(pick.begin(), pick.begin() + count);  // reads m in order
+        std::vector<float> sample(count * dims);
+        for (size_t j = 0; j < count; ++j) {
+            if ((j & 4095) == 0) deadline.poll();
+            load_row(m, pick[j], normalize, &sample[j * dims]);
+        }
+        std::vector<uint32_t>().swap(pick);
+        centroids = train_centroids(sample, count, dims, lists, o.iterations, normalize, rng, deadline);
+    }
+    std::vector<float> norms;
+    centroid_norms(centroids, lists, dims, norms);
+
+    // Every row to its nearest list, and the range of the residuals per dimension.
+    std::vector<uint32_t> assign(n);
+    std::vector<float> lo(dims, std::numeric_limits<float>::infinity()),
+        hi(dims, -std::numeric_limits<float>::infinity());
+    {
+        std::vector<float> block(kAssignBlock * dims), scores;
+        for (size_t start = 0; start < n; start += kAssignBlock) {
+            deadline.poll();
+            size_t count = std::min(kAssignBlock, n - start);
+            for (size_t r = 0; r < count; ++r) load_row(m, start + r, normalize, &block[r * dims]);
+            assign_block(block.data(), count, centroids, norms, lists, dims, scores, &assign[start]);
+            for (size_t r = 0; r < count; ++r) {
+                const float* x = &block[r * dims];
+                const float* c = &centroids[assign[start + r] * dims];
+                for (size_t i = 0; i < dims; ++i) {
+                    float d = x[i] - c[i];
+                    if (d < lo[i]) lo[i] = d;  // NaN residuals never widen the range
+                    if (d > hi[i]) hi[i] = d;
+                }
+            }
+        }
+    }
+    // code = round((residual - bias) / scale) in [-127, 127].
+    Header h = layout(n, dims, lists, metric);
+    std::vector<float> scale(h.stride, 0.0f), bias(h.stride, 0.0f), inverse(h.stride, 0.0f);
+    for (size_t i = 0; i < dims; ++i) {
+        if (!(hi[i] >= lo[i])) continue;  // no finite residual in this dimension
+        bias[i] = 0.5f * (lo[i] + hi[i]);
+        scale[i] = (hi[i] - lo[i]) / 254.0f;
+        inverse[i] = scale[i] > 0 ? 1.0f / scale[i] : 0.0f;
+    }
+    std::vector<uint64_t> offsets(lists + 1, 0);
+    for (size_t r = 0; r < n; ++r) offsets[assign[r] + 1]++;
+    for (size_t j = 0; j < lists; ++j) offsets[j + 1] += offsets[j];
+    std::vector<uint32_t> members(n);
+    {
+        std::vector<uint64_t> fill(offsets.begin(), offsets.end() - 1);
+        for (size_t r = 0; r < n; ++r) members[fill[assign[r]]++] = static_cast<uint32_t>(r);
+    }
+    std::vector<uint32_t>().swap(assign);
+
+    ChunkWriter out(write);
+    out.put(&h, sizeof h);
+    out.pad_to(h.centroids);
+    out.put(centroids.data(), centroids.size() * sizeof(float));
+    out.pad_to(h.centroid_norms);
+    out.put(norms.data(), norms.size() * sizeof(float));
+    out.pad_to(h.scale);
+    out.put(scale.data(), scale.size() * sizeof(float));
+    out.pad_to(h.bias);
+    out.put(bias.data(), bias.size() * sizeof(float));
+    out.pad_to(h.list_offsets);
+    out.put(offsets.data(), offsets.size() * sizeof(uint64_t));
+    out.pad_to(h.row_numbers);
+    out.put(members.data(), members.size() * sizeof(uint32_t));
+    out.pad_to(h.row_norms);
+    for (size_t p = 0; p < n; ++p) {
+        float norm = static_cast<float>(m.norms[members[p]]);
+        out.put(&norm, sizeof norm);
+    }
+    out.pad_to(h.codes);
+    std::vector<float> x(dims);
+    std::vector<int8_t> code(h.stride, 0);
+    for (size_t j = 0; j < lists; ++j) {
+        const float* c = &centroids[j * dims];
+        for (size_t p = offsets[j]; p < offsets[j + 1]; ++p) {
+            if ((p & 1023) == 0) deadline.poll();
+            load_row(m, members[p], normalize, x.data());
+            for (size_t i = 0; i < dims; ++i) {
+                float q = std::nearbyint((x[i] - c[i] - bias[i]) * inverse[i]);
+                code[i] = static_cast<int8_t>(q >= 127.0f ? 127 : q <= -127.0f ? -127 : q == q ? q : 0);
+            }
+            out.put(code.data(), code.size());
+        }
+    }
+    out.pad_to(h.total);
+    out.flush();
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+
+const Header& header_of(const uint8_t* bytes) { return *reinterpret_cast<const Header*>(bytes); }
+
+template <class T>
+const T* section_of(const uint8_t* bytes, uint64_t offset) {
+    return reinterpret_cast<const T*>(bytes + offset);
+}
+
+[[noreturn]] void corrupt(const std::string& why) {
+    throw Error(ErrorCode::DataException, "the approximate index is corrupt: " + why);
+}
+
+}  // namespace
+
+QuantizedIndex QuantizedIndex::open(const uint8_t* bytes, size_t size, size_t expected_rows, size_t expected_dims) {
+    if (!bytes && size) throw Error(ErrorCode::InvalidParameterValue, "no bytes for the approximate index");
+    if (reinterpret_cast<uintptr_t>(bytes) % alignof(uint64_t) != 0)
+        throw Error(ErrorCode::InvalidParameterValue, "the approximate index must be 8-byte aligned in memory");
+    if (size < sizeof(Header)) corrupt("shorter than its header");
+    const Header& h = header_of(bytes);
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) corrupt("wrong magic");
+    if (h.version != kVersion) corrupt("unknown version " + std::to_string(h.version));
+    if (h.metric > static_cast<uint32_t>(IndexMetric::InnerProduct)) corrupt("unknown metric");
+    if (h.dims == 0 || h.dims > (size_t{1} << 20) || h.rows > std::numeric_limits<uint32_t>::max() ||
+        h.lists > std::max<uint64_t>(h.rows, 0) || (h.rows && !h.lists))
+        corrupt("impossible shape");
+    Header expected = layout(h.rows, h.dims, h.lists, static_cast<IndexMetric>(h.metric));
+    if (std::memcmp(&expected, &h, sizeof h) != 0) corrupt("wrong layout");
+    if (h.total != size) corrupt(size < h.total ? "truncated" : "longer than its layout");
+    if (h.dims != expected_dims)
+        throw Error(ErrorCode::InvalidParameterValue, "the approximate index has " + std::to_string(h.dims) +
+                                                          " dimensions, not " + std::to_string(expected_dims));
+    if (h.rows != expected_rows)
+        throw Error(ErrorCode::InvalidParameterValue, "the approximate index has " + std::to_string(h.rows) +
+                                                          " rows, not " + std::to_string(expected_rows));
+    const uint64_t* offsets = section_of<uint64_t>(bytes, h.list_offsets);
+    if (offsets[0] != 0 || offsets[h.lists] != h.rows) corrupt("list offsets do not cover the rows");
+    for (size_t j = 0; j < h.lists; ++j)
+        if (offsets[j + 1] < offsets[j]) corrupt("list offsets decrease");
+    QuantizedIndex index;
+    index.bytes_ = bytes;
+    index.size_ = size;
+    return index;
+}
+
+size_t QuantizedIndex::rows() const { return header_of(bytes_).rows; }
+size_t QuantizedIndex::dims() const { return header_of(bytes_).dims; }
+size_t QuantizedIndex::lists() const { return header_of(bytes_).lists; }
+
+Metric QuantizedIndex::metric() const {
+    switch (static_cast<IndexMetric>(header_of(bytes_).metric)) {
+        case IndexMetric::L2:
+            return Metric::L2;
+        case IndexMetric::InnerProduct:
+            return Metric::NegativeInnerProduct;
+        default:
+            return Metric::Cosine;
+    }
+}
+
+size_t QuantizedIndex::default_probes() const {
+    size_t lists = header_of(bytes_).lists;
+    return std::min<size_t>(lists, std::max<size_t>(1, (lists + 31) / 32));
+}
+
+size_t QuantizedIndex::default_rerank(size_t k) { return std::max<size_t>(4 * k, 40); }
+
+namespace {
+
+struct Candidate {
+    float key;  // approximate distance: lower is nearer
+    uint32_t row;
+};
+
+bool candidate_worse(const Candidate& a, const Candidate& b) {  // max-heap: the worst on top
+    if (a.key != b.key) return a.key < b.key;
+    return a.row < b.row;
+}
+
+// nearest()'s order: distance, then id; NaN last.
+bool neighbour_before(const Neighbour& a, const Neighbour& b) {
+    bool an = std::isnan(a.distance), bn = std::isnan(b.distance);
+    if (an != bn) return bn;
+    if (!an && a.distance != b.distance) return a.distance < b.distance;
+    return a.id < b.id;
+}
+
+// The exact distance of row r, as nearest() computes it (bit-identical to distance()).
+double exact_distance(const KernelTable& kt, const MatrixView& m, size_t r, const float* query, double query_norm,
+                      Metric metric) {
+    const float* row = m.values + r * m.dims;
+    switch (metric) {
+        case Metric::Cosine:
+            return cosine_distance_from(kt.dot(row, query, m.dims), m.norms[r], query_norm);
+        case Metric::L2:
+            return std::sqrt(kt.l2_squared(row, query, m.dims));
+        case Metric::InnerProduct:
+            return kt.dot(row, query, m.dims);
+        case Metric::NegativeInnerProduct:
+            return -kt.dot(row, query, m.dims);
+        case Metric::L1:
+            return kt.l1(row, query, m.dims);
+    }
+    return NAN;
+}
+
+// The k nearest accepted rows by an exact scan of m.
+std::vector<Neighbour> exact_scan(const MatrixView& m, const float* query, Metric metric, size_t k,
+                                  const std::function<bool(size_t)>& accept, const std::function<void()>& check) {
+    const KernelTable& kt = kernels();
+    const double query_norm = kt.dot(query, query, m.dims);
+    std::vector<Neighbour> best;  // max-heap by neighbour_before
+    if (k == 0) return best;
+    for (size_t r = 0; r < m.rows; ++r) {
+        if (check && (r & 4095) == 0) check();
+        if (accept && !accept(r)) continue;
+        Neighbour n{m.ids[r], static_cast<int64_t>(r), exact_distance(kt, m, r, query, query_norm, metric)};
+        if (best.size() < k) {
+            best.push_back(n);
+            std::push_heap(best.begin(), best.end(), neighbour_before);
+        } else if (neighbour_before(n, best.front())) {
+            std::pop_heap(best.begin(), best.end(), neighbour_before);
+            best.back() = n;
+            std::push_heap(best.begin(), best.end(), neighbour_before);
+        }
+    }
+    std::sort(best.begin(), best.end(), neighbour_before);
+    return best;
+}
+
+}  // namespace
+
+std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* query, Metric metric, size_t k,
+                                              const std::function<bool(size_t row)>& accept, const SearchOptions& so,
+                                              const std::function<void()>& check, SearchReport* report) const {
+    const Header& h = header_of(bytes_);
+    if (m.rows != h.rows || m.dims != h.dims)
+        throw Error(ErrorCode::InvalidParameterValue, "the approximate index was built over another matrix");
+    SearchReport local;
+    SearchReport& rep = report ? *report : local;
+    rep = SearchReport{};
+    if (k == 0 || h.rows == 0) return {};
+    const size_t dims = h.dims, lists = h.lists, stride = h.stride;
+
+    // Cases the codes cannot rank: another metric, or a query with no direction or a non-finite value.
+    IndexMetric wanted = IndexMetric::Cosine;
+    bool usable = index_metric_of(metric, &wanted) && static_cast<uint32_t>(wanted) == h.metric;
+    const KernelTable& kt = kernels();
+    const double query_norm = kt.dot(query, query, dims);
+    if (!std::isfinite(query_norm) || (wanted == IndexMetric::Cosine && !(query_norm > 0))) usable = false;
+    if (!usable) {
+        rep.exact_fallback = true;
+        return exact_scan(m, query, metric, k, accept, check);
+    }
+
+    // The query as the codes see it (unit length for cosine), and its products with the centroids.
+    std::vector<float> q(dims);
+    const float qscale = wanted == IndexMetric::Cosine ? static_cast<float>(1.0 / std::sqrt(query_norm)) : 1.0f;
+    for (size_t i = 0; i < dims; ++i) q[i] = query[i] * qscale;
+    const float* centroids = section_of<float>(bytes_, h.centroids);
+    const float* cnorms = section_of<float>(bytes_, h.centroid_norms);
+    const float* scale = section_of<float>(bytes_, h.scale);
+    const float* bias = section_of<float>(bytes_, h.bias);
+    const uint64_t* offsets = section_of<uint64_t>(bytes_, h.list_offsets);
+    const uint32_t* row_numbers = section_of<uint32_t>(bytes_, h.row_numbers);
+    const float* row_norms = section_of<float>(bytes_, h.row_norms);
+    const int8_t* codes = section_of<int8_t>(bytes_, h.codes);
+
+    // dot(q, row) ~ dot(q, centroid) + dot(q, bias) + sum_i q_i scale_i code_i.
+    std::vector<float> w(stride, 0.0f);
+    double q_bias = 0;
+    for (size_t i = 0; i < dims; ++i) {
+        w[i] = q[i] * scale[i];
+        q_bias += double(q[i]) * bias[i];
+    }
+    std::vector<float> centroid_dot(lists);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(lists), static_cast<int>(dims), 1.0f, centroids,
+                static_cast<int>(dims), q.data(), 1, 0.0f, centroid_dot.data(), 1);
+    // Ascending sign * dot is nearest first (InnerProduct as a distance: the smallest dot is nearest).
+    const float sign = metric == Metric::InnerProduct ? 1.0f : -1.0f;
+    std::vector<std::pair<float, uint32_t>> order(lists);
+    for (size_t j = 0; j < lists; ++j) {
+        float key = wanted == IndexMetric::L2 ? cnorms[j] - 2.0f * centroid_dot[j] : sign * centroid_dot[j];
+        order[j] = {key == key ? key : std::numeric_limits<float>::infinity(), static_cast<uint32_t>(j)};
+    }
+    std::sort(order.begin(), order.end());
+
+    const size_t probes = std::min(lists, so.probes ? so.probes : default_probes());
+    const size_t rerank = std::max(k, so.rerank ? so.rerank : default_rerank(k));
+    const size_t widen_limit = h.rows / 4;  // past this many scanned rows a short filter scans exactly
+    std::vector<Candidate> heap;
+    heap.reserve(rerank + 1);
+    std::vector<float> scores;
+    size_t scanned = 0, accepted = 0;
+    for (size_t p = 0; p < lists; ++p) {
+        if (check) check();
+        const size_t list = order[p].second;
+        const size_t begin = offsets[list], count = offsets[list + 1] - begin;
+        if (p >= probes) {
+            if (accepted >= k) break;
+            if (scanned + count > widen_limit) {
+                rep.exact_fallback = true;
+                rep.probes_used = p;
+                return exact_scan(m, query, metric, k, accept, check);
+            }
+        }
+        rep.probes_used = p + 1;
+        scanned += count;
+        scores.resize(count);
+        quantized_kernels().score_codes(codes + begin * stride, count, stride, w.data(), scores.data());
+        const float base = static_cast<float>(centroid_dot[list] + q_bias);
+        for (size_t i = 0; i < count; ++i) {
+            const uint32_t row = row_numbers[begin + i];
+            if (row >= h.rows) corrupt("a row number is out of range");
+            float dot = base + scores[i];
+            float key = wanted == IndexMetric::L2 ? row_norms[begin + i] - 2.0f * dot : sign * dot;
+            if (key != key) key = std::numeric_limits<float>::infinity();
+            Candidate c{key, row};
+            if (heap.size() >= rerank && !candidate_worse(c, heap.front())) continue;
+            if (accept && !accept(row)) continue;
+            ++accepted;
+            heap.push_back(c);
+            std::push_heap(heap.begin(), heap.end(), candidate_worse);
+            if (heap.size() > rerank) {
+                std::pop_heap(heap.begin(), heap.end(), candidate_worse);
+                heap.pop_back();
+            }
+        }
+    }
+    rep.candidates = heap.size();
+
+    // Exact re-rank of the candidates.
+    std::vector<Neighbour> out;
+    out.reserve(heap.size());
+    for (const Candidate& c : heap)
+        out.push_back(
+            {m.ids[c.row], static_cast<int64_t>(c.row), exact_distance(kt, m, c.row, query, query_norm, metric)});
+    std::sort(out.begin(), out.end(), neighbour_before);
+    if (out.size() > k) out.resize(k);
+    return out;
+}
+
+}  // namespace pgrag
