@@ -163,7 +163,8 @@ PGRAG_FUNCTION(rag_search_ranked) {
     return (Datum)0;
 }
 
-// rag_search_copies() -> (copy, state, chunks, reloads, updates): this backend's in-memory copies.
+// rag_search_copies() -> (copy, state, chunks, reloads, updates, generation, base_rows, overlay_rows):
+// this backend's copies (generation, base_rows, overlay_rows: NULL without a shared base).
 PGRAG_FUNCTION(rag_search_copies) {
     ExtensionCatalog cat = extension_catalog(fcinfo);
     std::vector<std::pair<std::string, CopyInfo>> copies = {{"vector", vector_copy_info(cat)},
@@ -171,9 +172,17 @@ PGRAG_FUNCTION(rag_search_copies) {
     pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const auto& [name, info] : copies) {
-        Datum values[5] = {text_datum(name), text_datum(info.state), Int64GetDatum(info.chunks),
-                           Int64GetDatum(info.reloads), Int64GetDatum(info.updates)};
-        bool nulls[5] = {false, false, false, false, false};
+        Datum values[8] = {text_datum(name),
+                           text_datum(info.state),
+                           Int64GetDatum(info.chunks),
+                           Int64GetDatum(info.reloads),
+                           Int64GetDatum(info.updates),
+                           Int64GetDatum(info.generation),
+                           Int64GetDatum(info.base_rows),
+                           Int64GetDatum(info.overlay_rows)};
+        bool no_base = info.generation == 0;
+        bool nulls[8] = {false, false, false, false, false, no_base, no_base, no_base};
+        // Under the SQL of 0.7.0 the result has the first 5 columns only: the others are not read.
         pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
     }
     return (Datum)0;

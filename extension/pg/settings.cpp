@@ -47,6 +47,12 @@ struct ChatProviderSettings {
 };
 ChatProviderSettings chat_settings[] = {{"openai"}, {"ollama"}, {"anthropic"}, {"gemini"}};
 int search_cache_mb_setting = 1024;
+int search_mode_setting = 2;  // VectorSearchMode::Auto
+int search_probes_setting = 0;
+int search_rerank_setting = 0;
+int search_index_rows_setting = 100000;
+const struct config_enum_entry search_modes[] = {
+    {"exact", 0, false}, {"approximate", 1, false}, {"auto", 2, false}, {nullptr, 0, false}};
 char* user_id_setting = nullptr;
 char* tenant_id_setting = nullptr;
 bool user_admin_setting = false;
@@ -319,6 +325,20 @@ void define_settings() {
                             "Memory per backend for the vectors exact search scans; above it, search scans the table.",
                             nullptr, &search_cache_mb_setting, 1024, 0, INT_MAX / 2, PGC_USERSET, GUC_UNIT_MB, nullptr,
                             nullptr, nullptr);
+    DefineCustomEnumVariable("pg_rag.search",
+                             "Vector search: exact, approximate (the shared copy's index) or auto (by size).",
+                             "auto is approximate over shared copies of at least pg_rag.search_index_rows chunks; "
+                             "with approximate, a shared copy is built with an index whatever its size.",
+                             &search_mode_setting, 2, search_modes, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.search_probes", "Lists the approximate index probes at least; 0: its default.",
+                            nullptr, &search_probes_setting, 0, 0, 1 << 20, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.search_rerank",
+                            "Candidates the approximate index re-ranks exactly; 0: its default for k.", nullptr,
+                            &search_rerank_setting, 0, 0, 1 << 24, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_rag.search_index_rows",
+                            "Shared vector copies of at least this many chunks are built with an approximate index.",
+                            nullptr, &search_index_rows_setting, 100000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
     DefineCustomRealVariable("pg_rag.bm25_k1", "BM25 term-frequency saturation (k1).", nullptr, &bm25_k1, 1.2, 0, 100,
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable("pg_rag.bm25_b", "BM25 length normalisation (b).", nullptr, &bm25_b, 0.75, 0, 1,
@@ -391,6 +411,14 @@ bool embedding_cache_enabled() { return cache_enabled; }
 std::string distance_metric() { return distance_metric_setting ? distance_metric_setting : "cosine"; }
 
 double search_cache_mb() { return static_cast<double>(search_cache_mb_setting); }
+
+VectorSearchMode search_mode() { return static_cast<VectorSearchMode>(search_mode_setting); }
+
+size_t search_probes() { return static_cast<size_t>(search_probes_setting); }
+
+size_t search_rerank() { return static_cast<size_t>(search_rerank_setting); }
+
+size_t search_index_rows() { return static_cast<size_t>(search_index_rows_setting); }
 
 std::string user_id() { return user_id_setting ? user_id_setting : ""; }
 

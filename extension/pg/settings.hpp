@@ -1,6 +1,7 @@
 // The pg_rag.* settings (GUCs) and how they resolve into core-library settings.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "../core/answer.hpp"
@@ -35,8 +36,17 @@ std::string system_prompt();
 int max_context_tokens();
 std::string answer_settings_key();
 
-// pg_rag.search_cache_mb: the most memory vector search may keep per backend.
+// pg_rag.search_cache_mb: the most private memory vector search may keep per backend (the overlay of
+// a shared copy, or a private copy); shared copies are files, mapped once for every backend.
 double search_cache_mb();
+
+// pg_rag.search, pg_rag.search_probes, pg_rag.search_rerank (0: the index's defaults) and
+// pg_rag.search_index_rows (the size from which shared copies carry an approximate index).
+enum class VectorSearchMode { Exact = 0, Approximate = 1, Auto = 2 };
+VectorSearchMode search_mode();
+size_t search_probes();
+size_t search_rerank();
+size_t search_index_rows();
 
 // pg_rag.user_id, pg_rag.tenant_id ("" when unset) and pg_rag.user_admin: the identity a trusted role
 // asserts (identity.hpp resolves them).

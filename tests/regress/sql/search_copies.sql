@@ -81,10 +81,17 @@ SELECT seen('zebra'), vector_exact();
 SELECT reloads - :reloads_before AS reloads_after_pruning FROM rag_search_copies() WHERE copy = 'vector';
 SELECT dblink_disconnect('other');
 
--- pg_rag.search_cache_mb decides afresh whenever it changes (RESET brings the copy back).
+-- pg_rag.search_cache_mb decides afresh whenever it changes (RESET brings the copy back). It caps the
+-- private memory only: the vectors' shared base stays mapped, and an overlay over the cap searches the
+-- table instead.
 SET pg_rag.search_cache_mb = 0;
 SELECT vector_exact();
 SELECT copy, state FROM rag_search_copies() ORDER BY copy;
+BEGIN;
+UPDATE rag_chunks SET embedding = (SELECT e FROM probe) WHERE seq = 3;
+SELECT vector_exact();
+SELECT copy, state FROM rag_search_copies() ORDER BY copy;
+ROLLBACK;
 RESET pg_rag.search_cache_mb;
 SELECT vector_exact();
 SELECT copy, state FROM rag_search_copies() ORDER BY copy;
