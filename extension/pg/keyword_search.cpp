@@ -11,6 +11,9 @@
 // the private index): over it, BM25 runs in SQL.
 #include <algorithm>
 #include <memory>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "../core/bm25_snapshot.hpp"
 #include "../core/error.hpp"
@@ -189,6 +192,7 @@ bool adopt(const ExtensionCatalog& cat, const snapshot::Listed& f) {
     if (change.reload) return false;
     forget();
     copy.tracker = std::move(tracker);
+    copy.tracker.snapshot.clear();  // until the overlay is consistent: a failure below starts over
     copy.base = std::move(base);
     copy.generation = f.generation;
     copy.scopes = std::move(scopes);
@@ -261,6 +265,9 @@ bool build_base(const ExtensionCatalog& cat, int wait_ms) {
             return false;
         }
     }
+#ifdef __GLIBC__
+    malloc_trim(0);  // the builder's memory back to the system: this backend would otherwise keep it
+#endif
     remove_superseded(kBm25SnapshotKind, key, file.generation, copy.chunks);
     return adopt(cat, file);
 }
@@ -381,10 +388,58 @@ CopyInfo keyword_copy_info(const ExtensionCatalog& cat) {
         std::optional<VisibleScopes> visible = visible_scopes(cat);
         const VisibleScopes* v = visible ? &*visible : nullptr;
         info.chunks = static_cast<int64_t>(with_live([&](const auto& live) { return live.chunks(v); }));
+        if (copy.overlay) {
+            info.generation = static_cast<int64_t>(copy.generation);
+            info.overlay_rows = static_cast<int64_t>(copy.overlay->delta().chunks(v));
+            info.base_rows = info.chunks - info.overlay_rows;
+        }
     }
     info.reloads = copy.reloads;
     info.updates = copy.updates;
     return info;
+}
+
+namespace {
+
+// Whether the newest base is missing, cannot be caught up from (a pruned log, a truncate), or has an
+// overlay past its limit.
+bool base_stale(const ExtensionCatalog& cat) {
+    std::optional<snapshot::Listed> newest = newest_base();
+    if (!newest) return true;
+    std::unique_ptr<Bm25Snapshot> base;
+    try {
+        base = Bm25Snapshot::open(newest->path);
+    } catch (const Error&) {
+        throw;  // a cancel
+    } catch (const std::runtime_error&) {
+        return true;
+    }
+    ChangeTracker tracker;
+    tracker.snapshot = base->meta().db_snapshot;
+    CatchUp change = catch_up(cat, tracker);
+    return change.reload || change.reread.size() > overlay_limit(base->index().rows());
+}
+
+}  // namespace
+
+std::optional<RefreshedCopy> refresh_keyword_copy(const ExtensionCatalog& cat, bool force) {
+    Oid chunks = readable_chunks(cat);
+    double cap_mb = search_cache_mb();
+    if (copy.chunks != chunks || copy.cap_mb != cap_mb) forget();
+    copy.chunks = chunks;
+    copy.cap_mb = cap_mb;
+    RefreshedCopy r;
+    if (force || base_stale(cat)) {
+        std::optional<snapshot::Listed> before = newest_base();
+        r.rebuilt = build_base(cat, kBuildWaitMs);
+        std::optional<snapshot::Listed> after = newest_base();
+        r.rebuilt = r.rebuilt && after && (!before || after->generation > before->generation);
+    }
+    if (!copy.base) sync(cat);
+    if (!copy.base) return std::nullopt;  // none could be written
+    r.generation = static_cast<int64_t>(copy.generation);
+    r.chunks = static_cast<int64_t>(copy.base->index().rows());
+    return r;
 }
 
 double real_setting(const char* name) {
