@@ -24,7 +24,7 @@ SNAPDIR="$DIR/data/pg_rag/$OID"
 
 # Starts B sessions that run `search` then sleep; prints their summed PSS and RSS (MB) once all searched.
 measure() {
-  local label="$1" search="$2" pids=() pss=0 rss=0 one lo=0 hi=0
+  local label="$1" search="$2" pids=() pss=0 rss=0 one lo=0 hi=0 anon=0 file=0 shmem=0
   for _ in $(seq "$B"); do
     sql -c "SET client_min_messages = error" -c "$search" -c "SELECT pg_sleep(3600)" bench >/dev/null 2>&1 &
   done
@@ -39,11 +39,16 @@ measure() {
     if [ "$lo" -eq 0 ] || [ "$one" -lt "$lo" ]; then lo=$one; fi
     if [ "$one" -gt "$hi" ]; then hi=$one; fi
     rss=$((rss + $(awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup")))
+    anon=$((anon + $(awk '/^Pss_Anon:/ {print $2}' "/proc/$p/smaps_rollup")))
+    file=$((file + $(awk '/^Pss_File:/ {print $2}' "/proc/$p/smaps_rollup")))
+    shmem=$((shmem + $(awk '/^Pss_Shmem:/ {print $2}' "/proc/$p/smaps_rollup")))
   done
   sql -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'bench' AND pid <> pg_backend_pid()" postgres >/dev/null
   wait 2>/dev/null || true
   printf '  %-42s %3d backends  PSS %8.1f MB (each %6.1f-%6.1f MB)  RSS %8.1f MB\n' "$label" "${#pids[@]}" \
     "$(echo "$pss / 1024" | bc -l)" "$(echo "$lo / 1024" | bc -l)" "$(echo "$hi / 1024" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  printf '  %-42s of which anonymous %.1f MB, files (the base, libraries) %.1f MB, shared buffers %.1f MB\n' "" \
+    "$(echo "$anon / 1024" | bc -l)" "$(echo "$file / 1024" | bc -l)" "$(echo "$shmem / 1024" | bc -l)"
   echo "$pss" >"$DIR/last_pss"
 }
 
