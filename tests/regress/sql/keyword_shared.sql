@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS dblink;
 RESET client_min_messages;
 SET plan_cache_mode = force_custom_plan;
 
--- The reference: BM25 in plain SQL, as in search_bm25.
+-- The reference: BM25 in plain SQL, as in search_bm25 (summed in lexeme order).
 CREATE FUNCTION shared_ref_bm25(query text, k int) RETURNS TABLE (chunk_id bigint, score float8)
 LANGUAGE sql STABLE AS $$
 WITH terms AS (SELECT DISTINCT u.lexeme FROM unnest(to_tsvector('english', query)) u),
@@ -19,7 +19,7 @@ df AS MATERIALIZED (SELECT t.lexeme, (SELECT count(*) FROM rag_chunks c WHERE c.
 cand AS (SELECT c.id, c.tsv, c.token_count FROM rag_chunks c, tsq WHERE c.tsv @@ tsq.q)
 SELECT cand.id,
        sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * (u.tf * (1.2 + 1))
-           / (u.tf + 1.2 * (1 - 0.75 + 0.75 * cand.token_count / stats.avgdl)))::float8 AS bm25
+           / (u.tf + 1.2 * (1 - 0.75 + 0.75 * cand.token_count / stats.avgdl)) ORDER BY u.lexeme)::float8 AS bm25
 FROM cand CROSS JOIN stats
 CROSS JOIN LATERAL (SELECT x.lexeme, coalesce(array_length(x.positions, 1), 1) AS tf FROM unnest(cand.tsv) x) u
 JOIN df ON df.lexeme = u.lexeme
