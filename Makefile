@@ -36,6 +36,7 @@ bench: build
 	$(BUILD)/bench_kernels --benchmark_min_time=0.2
 	$(BUILD)/bench_embeddings
 	$(BUILD)/bench_chunking
+	$(BUILD)/bench_ann
 
 bench-sql: install
 	bash bench/sql/run.sh knn

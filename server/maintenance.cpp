@@ -31,11 +31,30 @@ void Maintenance::run_once() {
     }
 }
 
+// Shared search copies (pg_rag 0.8.0) whose overlay outgrew them or whose change log was pruned past
+// them are rebuilt here, off the query path; with an older extension there is nothing to do.
+void Maintenance::refresh_search_copies() {
+    try {
+        Lease db = app_.pool.acquire();
+        bool present = db.value("SELECT to_regprocedure('rag_refresh_search_copies(boolean)') IS NOT NULL") == "t";
+        std::string rebuilt =
+            present ? db.value("SELECT count(*) FILTER (WHERE rebuilt) FROM rag_refresh_search_copies()").value_or("0")
+                    : "0";
+        db.release();
+        if (rebuilt != "0")
+            std::fprintf(stderr, "maintenance: rebuilt %s shared search copy file(s)\n", rebuilt.c_str());
+    } catch (...) {
+        std::fprintf(stderr, "maintenance: refreshing the shared search copies failed (next run in %.0f s): %s\n",
+                     app_.options.maintenance_interval_s, to_api_error(std::current_exception()).what());
+    }
+}
+
 void Maintenance::start() {
     thread_ = std::thread([this] {
         auto interval = std::chrono::milliseconds(static_cast<long>(app_.options.maintenance_interval_s * 1000));
         do {
             run_once();
+            refresh_search_copies();
         } while (app_.maintenance_wakeup.wait(app_.maintenance_wakeup.generation(), interval));
     });
 }

@@ -1,6 +1,7 @@
 // The background maintenance thread: every --maintenance-interval (and once at start) it deletes
 // sessions idle longer than --session-ttl (rag_prune_sessions) and questions finished longer ago than
-// --question-retention (rag_prune_questions). Errors are logged and counted, never fatal.
+// --question-retention (rag_prune_questions), then rebuilds the stale shared search copies
+// (rag_refresh_search_copies). Errors are logged and counted, never fatal.
 #pragma once
 
 #include <thread>
@@ -23,6 +24,7 @@ class Maintenance {
     void run_once();
 
   private:
+    void refresh_search_copies();
     App& app_;
     std::thread thread_;
 };

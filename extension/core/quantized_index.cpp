@@ -2,8 +2,6 @@
 // probe of the nearest lists scored by the codes, then the best candidates re-ranked exactly.
 #include "quantized_index.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,21 +12,8 @@
 #include "error.hpp"
 #include "quantized_kernels.hpp"
 
-extern "C" void openblas_set_num_threads(int);
-extern "C" int blas_thread_shutdown_(void);
-
 namespace pgrag {
 namespace {
-
-// OpenBLAS's pthread build starts worker threads when it is loaded, and would use them for large
-// products; a backend must run none of ours: one thread, and the started workers joined.
-struct SerialBlas {
-    SerialBlas() {
-        openblas_set_num_threads(1);
-        blas_thread_shutdown_();
-    }
-};
-const SerialBlas serial_blas_at_load;
 
 constexpr char kMagic[8] = {'P', 'G', 'R', 'A', 'G', 'Q', 'I', 'X'};
 constexpr uint32_t kVersion = 1;
@@ -36,6 +21,10 @@ constexpr size_t kSectionAlign = 64;
 constexpr size_t kAssignBlock = 256;             // rows per sgemm block when assigning rows to lists
 constexpr size_t kWriteChunk = size_t{4} << 20;  // bytes handed to `write` at a time
 constexpr size_t kDefaultSamplePerList = 64;
+constexpr size_t kDefaultSampleAtLeast = 65536;  // small bases: k-means converges poorly on 64 per list
+constexpr size_t kDefaultProbeRows = 8192;       // default probes scan at least this many rows...
+constexpr size_t kDefaultProbeShare = 64;        // ...and at least 1/64 of the lists
+constexpr size_t kEstimateRows = 2048;           // rows seen before a filter's share of accepted rows counts
 
 enum class IndexMetric : uint32_t { Cosine = 0, L2 = 1, InnerProduct = 2 };
 
@@ -148,17 +137,26 @@ void centroid_norms(const std::vector<float>& centroids, size_t lists, size_t di
     }
 }
 
-// Nearest list of each of `count` rows in `block` (row-major, dims wide): argmin ||c||^2 - 2 x.c
-// (for unit rows and centroids the same order as cosine); `scores` is scratch of count * lists.
-void assign_block(const float* block, size_t count, const std::vector<float>& centroids,
-                  const std::vector<float>& norms, size_t lists, size_t dims, std::vector<float>& scores,
-                  uint32_t* out) {
-    scores.resize(count * lists);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(lists),
-                static_cast<int>(dims), 1.0f, block, static_cast<int>(dims), centroids.data(), static_cast<int>(dims),
-                0.0f, scores.data(), static_cast<int>(lists));
+// The centroids in the kernels' panels (quantized_kernels.hpp), zero past the last list.
+std::vector<float> pack_panels(const std::vector<float>& centroids, size_t lists, size_t dims) {
+    const size_t width = align_up(lists, kPanelWidth);
+    std::vector<float> panels(width * dims, 0.0f);
+    for (size_t j = 0; j < lists; ++j)
+        for (size_t i = 0; i < dims; ++i)
+            panels[(j / kPanelWidth) * dims * kPanelWidth + i * kPanelWidth + j % kPanelWidth] =
+                centroids[j * dims + i];
+    return panels;
+}
+
+// Nearest list of each of `count` rows in `block` (row-major, dims wide, readable up to a multiple of
+// kTileRows rows): argmin ||c||^2 - 2 x.c (for unit rows and centroids the order of cosine).
+void assign_block(const float* block, size_t count, const std::vector<float>& panels, const std::vector<float>& norms,
+                  size_t lists, size_t dims, std::vector<float>& scores, uint32_t* out) {
+    const size_t width = align_up(lists, kPanelWidth), tiled = align_up(count, kTileRows);
+    scores.resize(tiled * width);
+    quantized_kernels().centroid_products(block, tiled, dims, panels.data(), width, scores.data());
     for (size_t r = 0; r < count; ++r) {
-        const float* s = scores.data() + r * lists;
+        const float* s = scores.data() + r * width;
         size_t best = 0;
         float best_key = std::numeric_limits<float>::infinity();
         for (size_t j = 0; j < lists; ++j) {
@@ -191,10 +189,11 @@ std::vector<float> train_centroids(const std::vector<float>& sample, size_t coun
     std::vector<size_t> sizes(lists);
     for (int it = 0; it < iterations; ++it) {
         centroid_norms(centroids, lists, dims, norms);
+        const std::vector<float> panels = pack_panels(centroids, lists, dims);
         for (size_t start = 0; start < count; start += kAssignBlock) {
             deadline.poll();
             size_t n = std::min(kAssignBlock, count - start);
-            assign_block(&sample[start * dims], n, centroids, norms, lists, dims, scores, &assign[start]);
+            assign_block(&sample[start * dims], n, panels, norms, lists, dims, scores, &assign[start]);
         }
         std::fill(sums.begin(), sums.end(), 0.0);
         std::fill(sizes.begin(), sizes.end(), 0);
@@ -292,13 +291,14 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     // k-means on a random sample of rows.
     std::vector<float> centroids;
     if (lists) {
-        size_t count = o.sample ? std::min(o.sample, n) : std::min(n, kDefaultSamplePerList * lists);
+        size_t count = o.sample ? std::min(o.sample, n)
+                                : std::min(n, std::max(kDefaultSamplePerList * lists, kDefaultSampleAtLeast));
         count = std::max(count, lists);
         std::vector<uint32_t> pick(n);
         for (size_t i = 0; i < n; ++i) pick[i] = static_cast<uint32_t>(i);
         for (size_t j = 0; j < count; ++j) std::swap(pick[j], pick[j + rng.below(n - j)]);
-        std::sort(pick.begin(), pick.begin() + count);  // reads m in order
-        std::vector<float> sample(count * dims);
+        std::sort(pick.begin(), pick.begin() + count);                       // reads m in order
+        std::vector<float> sample(align_up(count, kTileRows) * dims, 0.0f);  // whole tiles for the kernels
         for (size_t j = 0; j < count; ++j) {
             if ((j & 4095) == 0) deadline.poll();
             load_row(m, pick[j], normalize, &sample[j * dims]);
@@ -314,20 +314,17 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     std::vector<float> lo(dims, std::numeric_limits<float>::infinity()),
         hi(dims, -std::numeric_limits<float>::infinity());
     {
-        std::vector<float> block(kAssignBlock * dims), scores;
+        const std::vector<float> panels = pack_panels(centroids, lists, dims);
+        std::vector<float> block(kAssignBlock * dims, 0.0f), scores;
         for (size_t start = 0; start < n; start += kAssignBlock) {
             deadline.poll();
             size_t count = std::min(kAssignBlock, n - start);
             for (size_t r = 0; r < count; ++r) load_row(m, start + r, normalize, &block[r * dims]);
-            assign_block(block.data(), count, centroids, norms, lists, dims, scores, &assign[start]);
+            assign_block(block.data(), count, panels, norms, lists, dims, scores, &assign[start]);
             for (size_t r = 0; r < count; ++r) {
                 const float* x = &block[r * dims];
                 const float* c = &centroids[assign[start + r] * dims];
-                for (size_t i = 0; i < dims; ++i) {
-                    float d = x[i] - c[i];
-                    if (d < lo[i]) lo[i] = d;  // NaN residuals never widen the range
-                    if (d > hi[i]) hi[i] = d;
-                }
+                quantized_kernels().widen_range(x, c, dims, lo.data(), hi.data());
             }
         }
     }
@@ -365,9 +362,10 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     out.pad_to(h.row_numbers);
     out.put(members.data(), members.size() * sizeof(uint32_t));
     out.pad_to(h.row_norms);
-    for (size_t p = 0; p < n; ++p) {
-        float norm = static_cast<float>(m.norms[members[p]]);
-        out.put(&norm, sizeof norm);
+    {
+        std::vector<float> row_norms(n);
+        for (size_t p = 0; p < n; ++p) row_norms[p] = static_cast<float>(m.norms[members[p]]);
+        out.put(row_norms.data(), n * sizeof(float));
     }
     out.pad_to(h.codes);
     std::vector<float> x(dims);
@@ -377,10 +375,7 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
         for (size_t p = offsets[j]; p < offsets[j + 1]; ++p) {
             if ((p & 1023) == 0) deadline.poll();
             load_row(m, members[p], normalize, x.data());
-            for (size_t i = 0; i < dims; ++i) {
-                float q = std::nearbyint((x[i] - c[i] - bias[i]) * inverse[i]);
-                code[i] = static_cast<int8_t>(q >= 127.0f ? 127 : q <= -127.0f ? -127 : q == q ? q : 0);
-            }
+            quantized_kernels().encode(x.data(), c, bias.data(), inverse.data(), dims, code.data());
             out.put(code.data(), code.size());
         }
     }
@@ -452,8 +447,11 @@ Metric QuantizedIndex::metric() const {
 }
 
 size_t QuantizedIndex::default_probes() const {
-    size_t lists = header_of(bytes_).lists;
-    return std::min<size_t>(lists, std::max<size_t>(1, (lists + 31) / 32));
+    const Header& h = header_of(bytes_);
+    if (h.lists == 0) return 0;
+    size_t by_share = (h.lists + kDefaultProbeShare - 1) / kDefaultProbeShare;
+    size_t by_rows = (kDefaultProbeRows * h.lists + h.rows - 1) / h.rows;  // lists hold rows/lists on average
+    return std::min<size_t>(h.lists, std::max(by_share, by_rows));
 }
 
 size_t QuantizedIndex::default_rerank(size_t k) { return std::max<size_t>(4 * k, 40); }
@@ -567,8 +565,8 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
         q_bias += double(q[i]) * bias[i];
     }
     std::vector<float> centroid_dot(lists);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(lists), static_cast<int>(dims), 1.0f, centroids,
-                static_cast<int>(dims), q.data(), 1, 0.0f, centroid_dot.data(), 1);
+    for (size_t j = 0; j < lists; ++j)
+        centroid_dot[j] = static_cast<float>(kt.dot(centroids + j * dims, q.data(), dims));
     // Ascending sign * dot is nearest first (InnerProduct as a distance: the smallest dot is nearest).
     const float sign = metric == Metric::InnerProduct ? 1.0f : -1.0f;
     std::vector<std::pair<float, uint32_t>> order(lists);
@@ -580,7 +578,16 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
 
     const size_t probes = std::min(lists, so.probes ? so.probes : default_probes());
     const size_t rerank = std::max(k, so.rerank ? so.rerank : default_rerank(k));
-    const size_t widen_limit = h.rows / 4;  // past this many scanned rows a short filter scans exactly
+    const size_t widen_limit = h.rows / 4;  // past this many scanned rows a filtered search scans exactly
+    // A filtered search sees at least a quarter as many accepted rows as the probes hold rows (and
+    // fills the re-rank pool): an unfiltered probe's candidate count, within a factor that keeps
+    // selective filters on the exact path, which is then both cheaper and exact.
+    size_t accepted_wanted = rerank;
+    if (accept) {
+        size_t probe_rows = 0;
+        for (size_t p = 0; p < probes; ++p) probe_rows += offsets[order[p].second + 1] - offsets[order[p].second];
+        accepted_wanted = std::max(rerank, probe_rows / 4);
+    }
     std::vector<Candidate> heap;
     heap.reserve(rerank + 1);
     std::vector<float> scores;
@@ -589,13 +596,17 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
         if (check) check();
         const size_t list = order[p].second;
         const size_t begin = offsets[list], count = offsets[list + 1] - begin;
-        if (p >= probes) {
-            if (accepted >= k) break;
-            if (scanned + count > widen_limit) {
-                rep.exact_fallback = true;
-                rep.probes_used = p;
-                return exact_scan(m, query, metric, k, accept, check);
-            }
+        if (p >= probes && heap.size() >= rerank && (!accept || accepted >= accepted_wanted)) break;
+        // Rows still to scan at the share of accepted rows seen so far (once that share means something):
+        // past the limit, give up on the lists early.
+        const bool widening = p >= probes;
+        const bool estimate = accept && accepted < accepted_wanted && (widening || scanned >= kEstimateRows);
+        size_t more = widening ? count : 0;
+        if (estimate) more = accepted ? std::max(more, (accepted_wanted - accepted) * scanned / accepted) : h.rows;
+        if ((widening || estimate) && scanned + more > widen_limit) {
+            rep.exact_fallback = true;
+            rep.probes_used = p;
+            return exact_scan(m, query, metric, k, accept, check);
         }
         rep.probes_used = p + 1;
         scanned += count;
@@ -609,9 +620,11 @@ std::vector<Neighbour> QuantizedIndex::search(const MatrixView& m, const float* 
             float key = wanted == IndexMetric::L2 ? row_norms[begin + i] - 2.0f * dot : sign * dot;
             if (key != key) key = std::numeric_limits<float>::infinity();
             Candidate c{key, row};
+            if (accept) {
+                if (!accept(row)) continue;
+                ++accepted;
+            }
             if (heap.size() >= rerank && !candidate_worse(c, heap.front())) continue;
-            if (accept && !accept(row)) continue;
-            ++accepted;
             heap.push_back(c);
             std::push_heap(heap.begin(), heap.end(), candidate_worse);
             if (heap.size() > rerank) {

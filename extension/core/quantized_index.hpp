@@ -12,9 +12,9 @@
 // - Errors: open() throws Error(DataException) for bytes that are not a valid index (magic, version,
 //   sizes, offsets) and Error(InvalidParameterValue) for wrong rows/dims/alignment; build throws
 //   Error(InvalidParameterValue) for unsupported metrics (L1), Error(ProgramLimitExceeded) past 2^32-1 rows.
-// - Linking this pulls in OpenBLAS (k-means sgemm, the query's centroid sgemv); its pthread build starts
-//   worker threads when loaded, so quantized_index.cpp sets one thread and joins them at load time
-//   (openblas_set_num_threads(1); blas_thread_shutdown_()): no BLAS threads in a backend.
+// - No BLAS: k-means multiplies rows by centroids with our own single-threaded AVX-512/AVX2 tile kernel
+//   (quantized_kernels*.cpp), faster here than OpenBLAS 0.3.21, which falls back to its Prescott
+//   kernels on this CPU, and with no library threads to keep out of a backend (bench/README.md).
 #pragma once
 
 #include <cstddef>
@@ -38,7 +38,7 @@ struct MatrixView {
 
 struct QuantizedBuildOptions {
     size_t lists = 0;   // k-means lists; 0: about sqrt(rows)
-    size_t sample = 0;  // rows k-means trains on; 0: min(rows, 64 * lists)
+    size_t sample = 0;  // rows k-means trains on; 0: min(rows, max(64 * lists, 65536))
     int iterations = 10;
     uint64_t seed = 1;
     // Cosine (trains on normalized rows), L2, or InnerProduct / NegativeInnerProduct (either serves both).
@@ -66,14 +66,18 @@ class QuantizedIndex {
     static QuantizedIndex open(const uint8_t* bytes, size_t size, size_t expected_rows, size_t expected_dims);
 
     struct SearchOptions {
-        size_t probes = 0;  // lists probed at least; 0: default_probes()
-        size_t rerank = 0;  // candidates re-ranked exactly; 0: default_rerank(k)
+        size_t probes = 0;  // lists probed at least; 0: default_probes(): 1/64 of the lists, 8192 rows at least
+        size_t rerank = 0;  // candidates re-ranked exactly; 0: default_rerank(k) = max(4k, 40)
     };
 
     // The k nearest rows among those `accept(row)` lets through (an empty accept lets every row through):
     // candidates by the codes, re-ranked exactly on m. With a filter, probing goes on past `probes` lists
-    // until k accepted rows were seen; once it would scan more than a quarter of the rows, it scans m
-    // exactly instead (report->exact_fallback). A metric the index was not built for also scans exactly.
+    // until it has seen `rerank` (>= k) accepted rows and a quarter as many as the `probes` lists hold
+    // rows; once that would scan more than a quarter of the rows, it scans m exactly instead
+    // (report->exact_fallback): selective filters take the exact path, which is then cheaper and exact.
+    // So it returns min(k, accepted rows) rows.
+    // A metric the index was not built for, or a query it cannot rank (zero for cosine, non-finite),
+    // is scanned exactly too.
     std::vector<Neighbour> search(const MatrixView& m, const float* query, Metric metric, size_t k,
                                   const std::function<bool(size_t row)>& accept, const SearchOptions& so,
                                   const std::function<void()>& check, SearchReport* report = nullptr) const;

@@ -16,7 +16,31 @@ void score_codes_portable(const int8_t* codes, size_t count, size_t stride, cons
     }
 }
 
-const QuantizedKernelTable kPortable = {score_codes_portable};
+void centroid_products_portable(const float* rows, size_t count, size_t dims, const float* panels, size_t width,
+                                float* out) {
+    for (size_t p = 0; p < width; p += kPanelWidth) {
+        const float* panel = panels + p * dims;
+        for (size_t r = 0; r < count; ++r) {
+            float acc[kPanelWidth] = {};
+            const float* x = rows + r * dims;
+            for (size_t i = 0; i < dims; ++i)
+                for (size_t j = 0; j < kPanelWidth; ++j) acc[j] += x[i] * panel[i * kPanelWidth + j];
+            for (size_t j = 0; j < kPanelWidth; ++j) out[r * width + p + j] = acc[j];
+        }
+    }
+}
+
+void widen_range_portable(const float* x, const float* c, size_t dims, float* lo, float* hi) {
+    for (size_t i = 0; i < dims; ++i) widen_one(x[i] - c[i], lo + i, hi + i);
+}
+
+void encode_portable(const float* x, const float* c, const float* bias, const float* inverse, size_t dims,
+                     int8_t* out) {
+    for (size_t i = 0; i < dims; ++i) out[i] = code_of(x[i] - c[i], bias[i], inverse[i]);
+}
+
+const QuantizedKernelTable kPortable = {score_codes_portable, centroid_products_portable, widen_range_portable,
+                                        encode_portable};
 
 }  // namespace
 

@@ -34,6 +34,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "storage/proc.h"
 }
 
 namespace pgrag::pg {
@@ -61,6 +62,9 @@ struct VectorCopy {
     Oid chunks = InvalidOid;
     double cap_mb = -1;  // pg_rag.search_cache_mb when loaded: a different cap decides afresh
     bool too_big = false;
+    // A newer base this transaction could not catch up from (its snapshot is older): not retried in it.
+    uint64_t refused_generation = 0;
+    LocalTransactionId refused_in = InvalidLocalTransactionId;
     std::unique_ptr<VectorSnapshot> base;  // nullptr: `rows` holds every chunk
     std::optional<QuantizedIndex> index;   // the base's approximate index, if it has one
     uint64_t generation = 0;
@@ -230,12 +234,18 @@ void warn(const std::string& message) {
 
 MatrixView matrix_view(const RowsView& v) { return {v.values, v.norms, v.ids, v.rows, v.dims}; }
 
-// The approximate index section, for pg_rag.distance_metric, when the base is large enough for it
-// (pg_rag.search_index_rows) or pg_rag.search is approximate. m is compact (a fresh load).
-void write_index(snapshot::Writer& w, const VectorMatrix& m) {
+// Whether a base of `rows` gets the approximate index: pg_rag.search is approximate, or (when built by
+// rag_refresh_search_copies, not inside a search: k-means takes far longer than the copy itself) it
+// has pg_rag.search_index_rows chunks.
+bool wants_index(size_t rows, bool refreshing) {
+    if (rows == 0 || metric_from(distance_metric()) == Metric::L1) return false;
+    return search_mode() == VectorSearchMode::Approximate || (refreshing && rows >= search_index_rows());
+}
+
+// The approximate index section, for pg_rag.distance_metric. m is compact (a fresh load).
+void write_index(snapshot::Writer& w, const VectorMatrix& m, bool refreshing) {
     Metric metric = metric_from(distance_metric());
-    if (m.rows() == 0 || metric == Metric::L1) return;
-    if (m.rows() < search_index_rows() && search_mode() != VectorSearchMode::Approximate) return;
+    if (!wants_index(m.rows(), refreshing)) return;
     QuantizedBuildOptions o;
     o.metric = metric;
     w.begin(kApproximateIndex);
@@ -245,7 +255,7 @@ void write_index(snapshot::Writer& w, const VectorMatrix& m) {
 
 // Writes a new base of every committed chunk (under the directory's lock) and maps it. False when
 // another backend holds the lock past `wait_ms`, or the file could not be written (a warning says so).
-bool build_base(const ExtensionCatalog& cat, int wait_ms) {
+bool build_base(const ExtensionCatalog& cat, int wait_ms, bool refreshing = false) {
     std::optional<snapshot::Listed> before = newest_base();
     std::optional<snapshot::DirLock> lock;
     try {
@@ -281,7 +291,7 @@ bool build_base(const ExtensionCatalog& cat, int wait_ms) {
         for (const auto& [name, tag] : rows.groups) names[tag] = name;
         snapshot::Writer w(file.path, kVectorSnapshotKind, throw_if_interrupted);
         write_vector_snapshot(w, *rows.matrix, names, rows.scopes, {s0, copy.chunks});
-        write_index(w, *rows.matrix);
+        write_index(w, *rows.matrix, refreshing);
         w.commit();
     } catch (const Error&) {
         throw;
@@ -330,8 +340,12 @@ void sync(const ExtensionCatalog& cat, size_t dims) {
     copy.cap_mb = cap_mb;
     if (!xid_assigned()) {
         std::optional<snapshot::Listed> newest = newest_base();
-        if (newest && (!copy.base || newest->generation > copy.generation) && adopt(cat, *newest))
-            return after_catch_up(cat);
+        bool refused = newest && newest->generation == copy.refused_generation && copy.refused_in == MyProc->lxid;
+        if (newest && !refused && (!copy.base || newest->generation > copy.generation)) {
+            if (adopt(cat, *newest)) return after_catch_up(cat);
+            copy.refused_generation = newest->generation;
+            copy.refused_in = MyProc->lxid;
+        }
     }
     if (!copy.tracker.snapshot.empty()) {
         CatchUp change = catch_up(cat, copy.tracker);
@@ -517,7 +531,7 @@ std::vector<size_t> dimensions_to_refresh(const ExtensionCatalog& cat, Oid chunk
 }
 
 // Whether the newest base of copy.dims is missing, cannot be caught up from (a pruned log, a
-// truncate), or has an overlay past its limit.
+// truncate), has an overlay past its limit, or lacks the approximate index it should have.
 bool base_stale(const ExtensionCatalog& cat) {
     std::optional<snapshot::Listed> newest = newest_base();
     if (!newest) return true;
@@ -530,7 +544,8 @@ bool base_stale(const ExtensionCatalog& cat) {
     ChangeTracker tracker;
     tracker.snapshot = base->meta().db_snapshot;
     CatchUp change = catch_up(cat, tracker);
-    return change.reload || change.reread.size() > overlay_limit(base->rows());
+    return change.reload || change.reread.size() > overlay_limit(base->rows()) ||
+           (!base->approximate_index() && wants_index(base->rows(), true));
 }
 
 }  // namespace
@@ -554,7 +569,7 @@ std::vector<RefreshedCopy> refresh_vector_copies(const ExtensionCatalog& cat, bo
         r.dims = dims;
         if (force || base_stale(cat)) {
             std::optional<snapshot::Listed> before = newest_base();
-            r.rebuilt = build_base(cat, kBuildWaitMs);
+            r.rebuilt = build_base(cat, kBuildWaitMs, true);
             std::optional<snapshot::Listed> after = newest_base();
             r.rebuilt = r.rebuilt && after && (!before || after->generation > before->generation);
         }

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/quantized_index.hpp"
+#include "core/quantized_kernels.hpp"
 
 using pgrag::Metric;
 using pgrag::QuantizedIndex;
@@ -184,21 +185,32 @@ TEST(QuantizedIndex, FiltersReturnKRowsWhenKAreAccepted) {
     auto index = QuantizedIndex::open(bytes.data(), bytes.size(), m.rows, m.dims);
     auto q = mix.query();
 
-    // About 1% of the rows: the probe widens past the default lists until 10 accepted rows are seen.
-    auto one_percent = [](size_t row) { return row % 97 == 5; };
+    // 10% of the rows, 5 lists asked for: the probe widens until it saw enough accepted rows.
+    auto ten_percent = [](size_t row) { return row % 10 == 3; };
+    QuantizedIndex::SearchOptions five;
+    five.probes = 5;
     pgrag::SearchReport report;
-    auto got = index.search(m, q.data(), Metric::Cosine, 10, one_percent, {}, nullptr, &report);
+    auto got = index.search(m, q.data(), Metric::Cosine, 10, ten_percent, five, nullptr, &report);
     ASSERT_EQ(got.size(), 10u);
-    for (auto& n : got) EXPECT_TRUE(one_percent(static_cast<size_t>(n.owner)));
+    for (auto& n : got) EXPECT_TRUE(ten_percent(static_cast<size_t>(n.owner)));
     expect_exact_and_ordered(m, q.data(), Metric::Cosine, got);
     EXPECT_FALSE(report.exact_fallback);
-    EXPECT_GT(report.probes_used, index.default_probes());  // the default lists hold too few of them
+    EXPECT_GT(report.probes_used, 5u);
+    EXPECT_GE(recall(got, brute_force(m, q.data(), Metric::Cosine, 10, ten_percent)), 0.8);
+
+    // 1%: too few accepted rows in the lists for that, so it scans exactly (cheaper then, and exact).
+    auto one_percent = [](size_t row) { return row % 97 == 5; };
+    got = index.search(m, q.data(), Metric::Cosine, 10, one_percent, {}, nullptr, &report);
+    EXPECT_TRUE(report.exact_fallback);
+    auto want = brute_force(m, q.data(), Metric::Cosine, 10, one_percent);
+    ASSERT_EQ(got.size(), 10u);
+    for (size_t i = 0; i < 10; ++i) EXPECT_EQ(got[i].id, want[i].id);
 
     // 12 accepted rows, far apart: no probe finds 10 of them cheaply, so it scans exactly.
     auto twelve = [](size_t row) { return row % 1601 == 17; };
-    got = index.search(m, q.data(), Metric::Cosine, 10, twelve, {}, nullptr, &report);
+    got = index.search(m, q.data(), Metric::Cosine, 10, twelve, five, nullptr, &report);
     EXPECT_TRUE(report.exact_fallback);
-    auto want = brute_force(m, q.data(), Metric::Cosine, 10, twelve);
+    want = brute_force(m, q.data(), Metric::Cosine, 10, twelve);
     ASSERT_EQ(got.size(), 10u);
     for (size_t i = 0; i < 10; ++i) EXPECT_EQ(got[i].id, want[i].id);
     expect_exact_and_ordered(m, q.data(), Metric::Cosine, got);
@@ -344,4 +356,95 @@ TEST(QuantizedIndex, CodesTakeUnderHalfTheBytesOfTheFloats) {
     auto index = QuantizedIndex::open(bytes.data(), bytes.size(), m.rows, m.dims);
     EXPECT_EQ(index.memory_bytes(), bytes.size());
     EXPECT_LT(double(index.memory_bytes()), 0.3 * m.rows * m.dims * sizeof(float));
+}
+
+TEST(QuantizedKernels, EveryPathScoresCodesAndCentroidProductsLikeADoubleReference) {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> g(0, 1);
+    const size_t dims = 100, stride = 112, count = 37, rows = 16, lists = 96;
+    std::vector<int8_t> codes(count * stride, 0);
+    std::vector<float> w(stride, 0.0f), x(rows * dims), c(lists * dims), panels(lists * dims), out(rows * lists),
+        scores(count);
+    for (size_t i = 0; i < count; ++i)
+        for (size_t j = 0; j < dims; ++j) codes[i * stride + j] = static_cast<int8_t>(rng() % 255 - 127);
+    for (size_t j = 0; j < dims; ++j) w[j] = g(rng);
+    for (auto& v : x) v = g(rng);
+    for (auto& v : c) v = g(rng);
+    for (size_t j = 0; j < lists; ++j)
+        for (size_t i = 0; i < dims; ++i)
+            panels[(j / pgrag::kPanelWidth) * dims * pgrag::kPanelWidth + i * pgrag::kPanelWidth +
+                   j % pgrag::kPanelWidth] = c[j * dims + i];
+    std::vector<const pgrag::QuantizedKernelTable*> tables = {&pgrag::quantized_kernels_portable()};
+    if (pgrag::isa_supported(pgrag::Isa::Avx2)) tables.push_back(pgrag::quantized_kernels_avx2());
+    if (pgrag::isa_supported(pgrag::Isa::Avx512)) tables.push_back(pgrag::quantized_kernels_avx512());
+    for (const auto* t : tables) {
+        t->score_codes(codes.data(), count, stride, w.data(), scores.data());
+        for (size_t i = 0; i < count; ++i) {
+            double want = 0, magnitude = 0;
+            for (size_t j = 0; j < dims; ++j) {
+                want += double(w[j]) * codes[i * stride + j];
+                magnitude += std::fabs(double(w[j]) * codes[i * stride + j]);
+            }
+            EXPECT_NEAR(scores[i], want, 1e-5 * magnitude) << "row " << i;
+        }
+        t->centroid_products(x.data(), rows, dims, panels.data(), lists, out.data());
+        for (size_t r = 0; r < rows; ++r)
+            for (size_t j = 0; j < lists; ++j) {
+                double want = 0, magnitude = 0;
+                for (size_t i = 0; i < dims; ++i) {
+                    want += double(x[r * dims + i]) * c[j * dims + i];
+                    magnitude += std::fabs(double(x[r * dims + i]) * c[j * dims + i]);
+                }
+                EXPECT_NEAR(out[r * lists + j], want, 1e-5 * magnitude) << r << ", " << j;
+            }
+    }
+}
+
+TEST(QuantizedIndex, EveryKernelPathGivesExactResults) {
+    Mixture mix(5000, 40, 30, 0.8f, 12);
+    auto m = mix.view();
+    const pgrag::Isa before_test = pgrag::active_isa();
+    auto q = mix.query();
+    for (pgrag::Isa isa : {pgrag::Isa::Portable, pgrag::Isa::Avx2, pgrag::Isa::Avx512}) {
+        if (!pgrag::isa_supported(isa)) continue;
+        pgrag::use_isa(isa);
+        auto bytes = build(m, options(Metric::Cosine));
+        auto index = QuantizedIndex::open(bytes.data(), bytes.size(), m.rows, m.dims);
+        auto got = index.search(m, q.data(), Metric::Cosine, 10, nullptr, {}, nullptr);
+        ASSERT_EQ(got.size(), 10u);
+        expect_exact_and_ordered(m, q.data(), Metric::Cosine, got);
+        EXPECT_GE(recall(got, brute_force(m, q.data(), Metric::Cosine, 10)), 0.8) << pgrag::isa_name(isa);
+    }
+    pgrag::use_isa(before_test);
+}
+
+TEST(QuantizedKernels, EveryPathEncodesAndWidensIdentically) {
+    std::mt19937 rng(13);
+    std::normal_distribution<float> g(0, 1);
+    const size_t dims = 45;  // blocks of 16 and 8, and a tail
+    std::vector<float> x(dims), c(dims), bias(dims), inverse(dims);
+    for (size_t i = 0; i < dims; ++i) x[i] = g(rng), c[i] = g(rng), bias[i] = 0.1f * g(rng), inverse[i] = 60.0f;
+    x[3] = NAN;
+    x[4] = 1e30f;
+    x[5] = -1e30f;
+    x[6] = 0.5f / 64, c[6] = 0, bias[6] = 0, inverse[6] = 64;  // exactly a half: rounds up
+    std::vector<int8_t> want(dims), got(dims);
+    std::vector<float> want_lo(dims, INFINITY), want_hi(dims, -INFINITY);
+    pgrag::quantized_kernels_portable().encode(x.data(), c.data(), bias.data(), inverse.data(), dims, want.data());
+    pgrag::quantized_kernels_portable().widen_range(x.data(), c.data(), dims, want_lo.data(), want_hi.data());
+    EXPECT_EQ(want[3], 127);
+    EXPECT_EQ(want[4], 127);
+    EXPECT_EQ(want[5], -127);
+    EXPECT_EQ(want[6], 1);
+    EXPECT_TRUE(std::isinf(want_lo[3]));  // NaN never widens
+    for (pgrag::Isa isa : {pgrag::Isa::Avx2, pgrag::Isa::Avx512}) {
+        if (!pgrag::isa_supported(isa)) continue;
+        const auto* t = isa == pgrag::Isa::Avx2 ? pgrag::quantized_kernels_avx2() : pgrag::quantized_kernels_avx512();
+        t->encode(x.data(), c.data(), bias.data(), inverse.data(), dims, got.data());
+        EXPECT_EQ(got, want) << pgrag::isa_name(isa);
+        std::vector<float> lo(dims, INFINITY), hi(dims, -INFINITY);
+        t->widen_range(x.data(), c.data(), dims, lo.data(), hi.data());
+        EXPECT_EQ(lo, want_lo) << pgrag::isa_name(isa);
+        EXPECT_EQ(hi, want_hi) << pgrag::isa_name(isa);
+    }
 }

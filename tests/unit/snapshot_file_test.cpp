@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -16,10 +17,16 @@ namespace {
 
 namespace snap = pgrag::snapshot;
 
-std::string temp_dir() {
-    char tmpl[] = "/tmp/pgrag_snapshot_test.XXXXXX";
-    return mkdtemp(tmpl);
-}
+// A fresh directory, removed with everything in it at the end of the test.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/pgrag_snapshot_test.XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    operator const std::string&() const { return path; }
+};
 
 std::string write_sample(const std::string& dir, uint64_t generation = 1) {
     std::string path = snap::file_name(dir, "sample", "42", generation);
@@ -45,7 +52,8 @@ void flip_byte(const std::string& path, off_t at) {
 }
 
 TEST(SnapshotFile, RoundTripsSectionsAndMetadataPrivately) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     std::string path = write_sample(dir);
     struct stat st;
     ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -67,7 +75,8 @@ TEST(SnapshotFile, RoundTripsSectionsAndMetadataPrivately) {
 }
 
 TEST(SnapshotFile, RefusesTruncatedCorruptAndForeignFiles) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     std::string path = write_sample(dir);
     EXPECT_THROW(snap::File::open(path, "other"), snap::InvalidSnapshot);
     off_t size;
@@ -101,7 +110,8 @@ TEST(SnapshotFile, RefusesTruncatedCorruptAndForeignFiles) {
 }
 
 TEST(SnapshotFile, AnUnfinishedWriterLeavesNothing) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     {
         snap::Writer w(snap::file_name(dir, "sample", "42", 1), "sample");
         w.section(1, "partial", 7);
@@ -124,7 +134,8 @@ TEST(SnapshotFile, AnUnfinishedWriterLeavesNothing) {
 }
 
 TEST(SnapshotFile, ListsGenerationsNewestFirst) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     EXPECT_EQ(snap::next_generation(dir), 1u);
     write_sample(dir, 3);
     write_sample(dir, 12);
@@ -144,7 +155,8 @@ TEST(SnapshotFile, ListsGenerationsNewestFirst) {
 }
 
 TEST(SnapshotFile, OneWriterAtATime) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     auto first = snap::DirLock::acquire(dir, 0, nullptr);
     ASSERT_TRUE(first);
     // flock is per open file: a second open in the same process contends like another backend.
@@ -158,7 +170,8 @@ TEST(SnapshotFile, OneWriterAtATime) {
 }
 
 TEST(VectorSnapshot, RoundTripsTheRowsAndSearchesThemMasked) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     const size_t dims = 8;
     pgrag::VectorMatrix m(dims);
     pgrag::ScopeTable scopes;
@@ -212,7 +225,8 @@ TEST(VectorSnapshot, RoundTripsTheRowsAndSearchesThemMasked) {
 }
 
 TEST(VectorSnapshot, RefusesAPayloadOfTheWrongShape) {
-    std::string dir = temp_dir();
+    TempDir tmp;
+    const std::string& dir = tmp.path;
     std::string path = snap::file_name(dir, pgrag::kVectorSnapshotKind, "1-8", 1);
     {
         snap::Writer w(path, pgrag::kVectorSnapshotKind);

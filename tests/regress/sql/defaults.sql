@@ -88,6 +88,8 @@ SELECT count(*) > 0 AS found FROM rag_search(rag_embed('apples'));
 -- Search internals: the metric's operator, this backend's copies, ranked ids (every argument required).
 SELECT rag_distance_operator();
 SELECT copy, state FROM rag_search_copies() ORDER BY 1;
+SELECT path FROM rag_search_plan(rag_embed('apples'));
+SELECT copy, rebuilt FROM rag_refresh_search_copies();
 SELECT count(*) > 0 AS found FROM rag_search_ranked('apples', NULL, 5, 'keyword', NULL);
 SELECT count(*) AS found FROM rag_search_table('defaults_items', 'emb', rag_embed('apples'));
 
