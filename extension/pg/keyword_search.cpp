@@ -28,6 +28,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "storage/proc.h"
 }
 
 namespace pgrag::pg {
@@ -49,6 +50,8 @@ struct KeywordCopy {
     bool too_big = false;                // over pg_rag.search_cache_mb: BM25 in SQL instead
     std::unique_ptr<Bm25Snapshot> base;  // nullptr: `index` holds every chunk
     uint64_t generation = 0;
+    uint64_t refused_generation = 0;  // a newer base this transaction could not catch up from: not retried in it
+    LocalTransactionId refused_in = InvalidLocalTransactionId;
     std::unique_ptr<Bm25Overlay> overlay;  // with a base: its masked rows and the re-read chunks
     std::unique_ptr<Bm25Index> index;      // without a base: every chunk
     ScopeTable scopes;                     // the base's numbering, then the chunks re-read since
@@ -312,8 +315,12 @@ void sync(const ExtensionCatalog& cat) {
     copy.cap_mb = cap_mb;
     if (!xid_assigned()) {
         std::optional<snapshot::Listed> newest = newest_base();
-        if (newest && (!copy.base || newest->generation > copy.generation) && adopt(cat, *newest))
-            return after_catch_up(cat);
+        bool refused = newest && newest->generation == copy.refused_generation && copy.refused_in == MyProc->lxid;
+        if (newest && !refused && (!copy.base || newest->generation > copy.generation)) {
+            if (adopt(cat, *newest)) return after_catch_up(cat);
+            copy.refused_generation = newest->generation;
+            copy.refused_in = MyProc->lxid;
+        }
     }
     if (!copy.tracker.snapshot.empty()) {
         CatchUp change = catch_up(cat, copy.tracker);
