@@ -181,17 +181,28 @@ void Bm25Index::compact() {
     }
 }
 
+Bm25Totals Bm25Index::totals(const VisibleScopes* scopes) const {
+    if (!scopes) return {static_cast<int64_t>(live_), length_sum_};
+    Bm25Totals t;
+    for (ScopeId s : scopes->ids)
+        if (s < scope_chunks_.size()) {
+            t.chunks += static_cast<int64_t>(scope_chunks_[s]);
+            t.length_sum += scope_length_[s];
+        }
+    return t;
+}
+
 Bm25Index::Corpus Bm25Index::corpus(const VisibleScopes* scopes) const {
-    double n = static_cast<double>(live_), sum = static_cast<double>(length_sum_);
-    if (scopes) {
-        n = sum = 0;
-        for (ScopeId s : scopes->ids)
-            if (s < scope_chunks_.size()) {
-                n += static_cast<double>(scope_chunks_[s]);
-                sum += static_cast<double>(scope_length_[s]);
-            }
-    }
+    Bm25Totals t = totals(scopes);
+    double n = static_cast<double>(t.chunks), sum = static_cast<double>(t.length_sum);
     return {n, n > 0 ? sum / n : 0};
+}
+
+Bm25Stats Bm25Index::stats(const std::vector<std::string>& terms, const VisibleScopes* scopes) const {
+    Bm25Stats s = bm25_corpus_stats(totals(scopes));
+    s.df.reserve(terms.size());
+    for (const std::string& t : terms) s.df.push_back(document_frequency(t, scopes));
+    return s;
 }
 
 size_t Bm25Index::chunks(const VisibleScopes* scopes) const { return static_cast<size_t>(corpus(scopes).n); }
@@ -224,26 +235,17 @@ size_t Bm25Index::memory_bytes() const {
     return bytes;
 }
 
-// The same expression, in the same order, as the SQL BM25 it replaces.
-double Bm25Index::tf_part(uint32_t tf, int32_t length, const Bm25Params& p, double avgdl) const {
-    double f = static_cast<double>(tf);
-    return (f * (p.k1 + 1)) / (f + p.k1 * (1 - p.b + p.b * static_cast<double>(length) / avgdl));
-}
-
 std::vector<Bm25Index::QueryTerm> Bm25Index::resolve(const std::vector<std::string>& terms, const Bm25Params& params,
-                                                     const VisibleScopes* scopes, double avgdl) const {
-    const double n = corpus(scopes).n;
+                                                     const Bm25Stats& stats) const {
     std::vector<QueryTerm> out;
     for (size_t i = 0; i < terms.size(); ++i) {
+        if (i >= stats.df.size() || stats.df[i] == 0) continue;
         auto it = term_ids_.find(terms[i]);
         if (it == term_ids_.end()) continue;
         const Term& t = terms_[it->second];
-        uint32_t visible_df = term_df(it->second, scopes);
-        if (visible_df == 0) continue;
-        double df = static_cast<double>(visible_df);
-        double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
+        double idf = bm25_idf(stats.n, stats.df[i]);
         // tf_part grows with tf and (b > 0) shrinks with length: its largest value is at (max_tf, min_length).
-        double bound = idf * tf_part(t.max_tf, t.min_length, params, avgdl) * kBoundSlack;
+        double bound = idf * bm25_tf_part(t.max_tf, t.min_length, params, stats.avgdl) * kBoundSlack;
         out.push_back({&t, i, idf, bound});
     }
     return out;
@@ -252,8 +254,15 @@ std::vector<Bm25Index::QueryTerm> Bm25Index::resolve(const std::vector<std::stri
 std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms, size_t k, const Bm25Params& params,
                                           const Bm25Filter& filter, const std::function<void()>& check) const {
     if (k == 0) return {};
-    const double avgdl = std::max(average_length(filter.scopes), 1.0);
-    std::vector<QueryTerm> q = resolve(terms, params, filter.scopes, avgdl);
+    return top_k(terms, stats(terms, filter.scopes), k, params, filter, check);
+}
+
+std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms, const Bm25Stats& stats, size_t k,
+                                          const Bm25Params& params, const Bm25Filter& filter,
+                                          const std::function<void()>& check) const {
+    if (k == 0) return {};
+    const double avgdl = stats.avgdl;
+    std::vector<QueryTerm> q = resolve(terms, params, stats);
     if (q.empty()) return {};
     // MaxScore: terms by ascending bound; a chunk holding only the first `essential` terms (whose
     // bounds sum below the k-th best score) cannot enter the top k, so only the others' postings drive.
@@ -280,7 +289,7 @@ std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms,
         for (size_t i = first_essential; i < m; ++i) {
             if (current(i) != slot) continue;
             if (!skip) {
-                double c = q[i].idf * tf_part(q[i].term->tfs[pos[i]], lengths_[slot], params, avgdl);
+                double c = q[i].idf * bm25_tf_part(q[i].term->tfs[pos[i]], lengths_[slot], params, avgdl);
                 contribution[q[i].order] = c;
                 score += c;
             }
@@ -297,7 +306,7 @@ std::vector<ScoredChunk> Bm25Index::top_k(const std::vector<std::string>& terms,
             auto from = slots.begin() + static_cast<std::ptrdiff_t>(pos[i]);
             pos[i] = static_cast<size_t>(std::lower_bound(from, slots.end(), slot) - slots.begin());
             if (pos[i] < slots.size() && slots[pos[i]] == slot) {
-                double c = q[i].idf * tf_part(q[i].term->tfs[pos[i]], lengths_[slot], params, avgdl);
+                double c = q[i].idf * bm25_tf_part(q[i].term->tfs[pos[i]], lengths_[slot], params, avgdl);
                 contribution[q[i].order] = c;
                 score += c;
             }
@@ -321,8 +330,15 @@ std::vector<ScoredChunk> Bm25Index::top_k_of(const std::vector<std::string>& ter
                                              const std::vector<int64_t>& candidates, size_t k, const Bm25Params& params,
                                              const Bm25Filter& filter, const std::function<void()>& check) const {
     if (k == 0) return {};
-    const double avgdl = std::max(average_length(filter.scopes), 1.0);
-    std::vector<QueryTerm> q = resolve(terms, params, filter.scopes, avgdl);
+    return top_k_of(terms, stats(terms, filter.scopes), candidates, k, params, filter, check);
+}
+
+std::vector<ScoredChunk> Bm25Index::top_k_of(const std::vector<std::string>& terms, const Bm25Stats& stats,
+                                             const std::vector<int64_t>& candidates, size_t k, const Bm25Params& params,
+                                             const Bm25Filter& filter, const std::function<void()>& check) const {
+    if (k == 0) return {};
+    const double avgdl = stats.avgdl;
+    std::vector<QueryTerm> q = resolve(terms, params, stats);
     TopHeap heap;
     size_t visited = 0;
     for (int64_t id : candidates) {
@@ -338,8 +354,8 @@ std::vector<ScoredChunk> Bm25Index::top_k_of(const std::vector<std::string>& ter
             auto p = std::lower_bound(t.term->slots.begin(), t.term->slots.end(), slot);
             if (p == t.term->slots.end() || *p != slot) continue;
             any = true;
-            score += t.idf * tf_part(t.term->tfs[static_cast<size_t>(p - t.term->slots.begin())], lengths_[slot],
-                                     params, avgdl);
+            score += t.idf * bm25_tf_part(t.term->tfs[static_cast<size_t>(p - t.term->slots.begin())], lengths_[slot],
+                                          params, avgdl);
         }
         if (any) offer(heap, k, {id, owners_[slot], score});
     }

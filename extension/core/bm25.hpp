@@ -1,6 +1,8 @@
 // Keyword search: an in-memory inverted index over chunks' lexemes, ranked by BM25 with a MaxScore top-k.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,6 +40,38 @@ struct Bm25Filter {
     const VisibleScopes* scopes = nullptr;
 };
 
+// A corpus's size as exact integers: combined indexes (bm25_flat.hpp) add and subtract them and still
+// compute the same doubles as one index holding the same chunks.
+struct Bm25Totals {
+    int64_t chunks = 0;
+    int64_t length_sum = 0;
+};
+
+// The statistics one ranking scores with: N, average length (already at least 1) and the document
+// frequency of each query term (by position in the term list; 0: the term is skipped).
+struct Bm25Stats {
+    double n = 0;
+    double avgdl = 1;
+    std::vector<uint32_t> df;
+};
+
+// N and average length (at least 1) of a corpus, as every ranking computes them.
+inline Bm25Stats bm25_corpus_stats(const Bm25Totals& t) {
+    double n = static_cast<double>(t.chunks), sum = static_cast<double>(t.length_sum);
+    return {n, std::max(n > 0 ? sum / n : 0, 1.0), {}};
+}
+
+// The same expressions, in the same order, as the SQL BM25 they replace; every index calls these so
+// that their scores are bit-identical.
+inline double bm25_idf(double n, uint32_t document_frequency) {
+    double df = static_cast<double>(document_frequency);
+    return std::log(1 + (n - df + 0.5) / (df + 0.5));
+}
+inline double bm25_tf_part(uint32_t tf, int32_t length, const Bm25Params& p, double avgdl) {
+    double f = static_cast<double>(tf);
+    return (f * (p.k1 + 1)) / (f + p.k1 * (1 - p.b + p.b * static_cast<double>(length) / avgdl));
+}
+
 // Postings (chunk slot, tf) per lexeme plus each chunk's length; chunks can be added and removed at any
 // time, so the statistics (N, average length, document frequencies) always describe the live chunks,
 // overall or of the scopes a caller sees.
@@ -56,6 +90,10 @@ class Bm25Index {
     size_t chunks(const VisibleScopes* scopes = nullptr) const;
     double average_length(const VisibleScopes* scopes = nullptr) const;
     uint32_t document_frequency(const std::string& lexeme, const VisibleScopes* scopes = nullptr) const;
+    // Live chunks and their length sum, exactly, of the scopes marked in `scopes` (nullptr: all).
+    Bm25Totals totals(const VisibleScopes* scopes = nullptr) const;
+    // The statistics a ranking of `terms` over this index alone uses.
+    Bm25Stats stats(const std::vector<std::string>& terms, const VisibleScopes* scopes = nullptr) const;
     size_t memory_bytes() const;
 
     // The k best chunks containing any of `terms` (distinct lexemes), by BM25 descending then id
@@ -68,6 +106,15 @@ class Bm25Index {
     std::vector<ScoredChunk> top_k_of(const std::vector<std::string>& terms, const std::vector<int64_t>& candidates,
                                       size_t k, const Bm25Params& params, const Bm25Filter& filter = {},
                                       const std::function<void()>& check = nullptr) const;
+
+    // The same two rankings scored with statistics given by the caller: those of a larger corpus this
+    // index is a part of (the private delta over a shared base, bm25_flat.hpp).
+    std::vector<ScoredChunk> top_k(const std::vector<std::string>& terms, const Bm25Stats& stats, size_t k,
+                                   const Bm25Params& params, const Bm25Filter& filter,
+                                   const std::function<void()>& check) const;
+    std::vector<ScoredChunk> top_k_of(const std::vector<std::string>& terms, const Bm25Stats& stats,
+                                      const std::vector<int64_t>& candidates, size_t k, const Bm25Params& params,
+                                      const Bm25Filter& filter, const std::function<void()>& check) const;
 
   private:
     struct Term {
@@ -93,8 +140,7 @@ class Bm25Index {
     uint32_t term_df(uint32_t term_id, const VisibleScopes* scopes) const;
     void count_scope(uint32_t term_id, ScopeId scope, int delta);
     std::vector<QueryTerm> resolve(const std::vector<std::string>& terms, const Bm25Params& params,
-                                   const VisibleScopes* scopes, double avgdl) const;
-    double tf_part(uint32_t tf, int32_t length, const Bm25Params& params, double avgdl) const;
+                                   const Bm25Stats& stats) const;
     void compact();
 
     std::unordered_map<std::string, uint32_t> term_ids_;

@@ -53,6 +53,10 @@ struct RefreshedCopy {
 // READ COMMITTED and has not written.
 std::vector<RefreshedCopy> refresh_vector_copies(const ExtensionCatalog& cat, bool force);
 
+// Rebuilds the shared keyword copy if stale (always with force), as refresh_vector_copies() does (the
+// caller checked the transaction); none when no base could be written.
+std::optional<RefreshedCopy> refresh_keyword_copy(const ExtensionCatalog& cat, bool force);
+
 // BM25 top-k by score descending then id (empty when the query has only stop-words).
 std::vector<ScoredChunk> keyword_top_k(const ExtensionCatalog& cat, const std::string& query, size_t k, Datum filter);
 

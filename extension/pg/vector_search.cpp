@@ -654,5 +654,13 @@ PGRAG_FUNCTION(rag_refresh_search_copies) {
         bool nulls[6] = {false, false, r.generation == 0, false, false, false};
         pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
     }
+    // The keyword copy: one per knowledge base (no dimension).
+    if (std::optional<RefreshedCopy> r = refresh_keyword_copy(cat, force)) {
+        Datum values[6] = {text_datum("keyword"),        (Datum)0,
+                           Int64GetDatum(r->generation), Int64GetDatum(r->chunks),
+                           BoolGetDatum(false),          BoolGetDatum(r->rebuilt)};
+        bool nulls[6] = {false, true, false, false, false, false};
+        pg_guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls); });
+    }
     return (Datum)0;
 }

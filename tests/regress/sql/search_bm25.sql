@@ -5,7 +5,8 @@ TRUNCATE rag_documents CASCADE;
 SET client_min_messages = warning;
 SET plan_cache_mode = force_custom_plan;  -- the reference is slow with a generic plan
 
--- The reference: BM25 as the SQL implementation before 0.6.0 computed it.
+-- The reference: BM25 as the SQL implementation before 0.6.0 computed it, summed in lexeme order (in
+-- any order, chunks that tie exactly could differ in the last bit and swap, as the plan changes).
 CREATE FUNCTION ref_bm25(query text, k int, filter jsonb DEFAULT NULL) RETURNS TABLE (chunk_id bigint, score float8)
 LANGUAGE sql STABLE AS $$
 WITH cfg AS (SELECT coalesce(nullif(current_setting('pg_rag.text_search_config', true), ''), 'english')::regconfig AS c),
@@ -22,7 +23,7 @@ SELECT cand.id,
        sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
            * (u.tf * (current_setting('pg_rag.bm25_k1')::float8 + 1))
            / (u.tf + current_setting('pg_rag.bm25_k1')::float8 * (1 - current_setting('pg_rag.bm25_b')::float8
-                     + current_setting('pg_rag.bm25_b')::float8 * cand.token_count / stats.avgdl)))::float8 AS bm25
+                     + current_setting('pg_rag.bm25_b')::float8 * cand.token_count / stats.avgdl)) ORDER BY u.lexeme)::float8 AS bm25
 FROM cand CROSS JOIN stats
 CROSS JOIN LATERAL (SELECT x.lexeme, coalesce(array_length(x.positions, 1), 1) AS tf FROM unnest(cand.tsv) x) u
 JOIN df ON df.lexeme = u.lexeme
