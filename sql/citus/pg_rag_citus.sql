@@ -1,0 +1,218 @@
+-- pg_rag on Citus: distributing the knowledge base (issue 14). To be folded into pg_rag--0.8.0.sql and
+-- pg_rag--0.7.0--0.8.0.sql (where 'MODULE_PATHNAME' replaces '$libdir/pg_rag' and @extschema@ the
+-- schema); until then run after CREATE EXTENSION pg_rag, on a single node as on a Citus coordinator
+-- (Citus propagates the functions to the workers). Nothing here needs Citus to be installed.
+
+-- == Is the knowledge base distributed? ============================================================
+
+-- True when rag_chunks is a Citus distributed table (false without Citus): the search then runs as
+-- per-shard queries merged on the coordinator, and the writers do what the triggers Citus cannot run do.
+CREATE OR REPLACE FUNCTION rag_knowledge_base_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE answer boolean;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+        INTO answer USING (SELECT c.oid FROM pg_class c JOIN pg_extension e ON e.extnamespace = c.relnamespace
+                            WHERE e.extname = 'pg_rag' AND c.relname = 'rag_chunks');
+    RETURN answer;
+END $$;
+
+-- == BM25 of one chunk, for the shards ==============================================================
+
+-- BM25 of a chunk's tsvector against the query's terms with their corpus-wide idf (computed on the
+-- coordinator from statistics gathered across shards), k1, b and the corpus' average length: the
+-- expression of rag_bm25, term by term, so that every shard scores as one node would.
+CREATE OR REPLACE FUNCTION rag_bm25_score(tsv tsvector, token_count integer, terms text[], idf double precision[],
+                                          k1 double precision, b double precision, avgdl double precision)
+RETURNS double precision AS '$libdir/pg_rag', 'rag_bm25_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- == Ingestion, distributed-safe ====================================================================
+
+-- rag_ingest_document as in 0.7.0, with two changes that let it run on a Citus coordinator (and change
+-- nothing on one node): the chunks get their document's owner and tenant in the INSERT (on shards no
+-- trigger may read rag_documents), and a source's document is found under an advisory lock on
+-- (source, owner, tenant) instead of FOR UPDATE and the unique index (Citus allows neither across shards).
+CREATE OR REPLACE FUNCTION rag_ingest_document(owner_id text, tenant_id text, title text, content text,
+                                    metadata jsonb DEFAULT '{}', source text DEFAULT NULL,
+                                    max_chars integer DEFAULT 1000, overlap integer DEFAULT NULL,
+                                    strategy text DEFAULT 'recursive', mime text DEFAULT 'text/plain')
+RETURNS bigint LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE
+    doc_id bigint;
+    old record;
+    hash bytea;
+    options jsonb;
+    model text;
+    config regconfig;
+    seqs integer[]; texts text[]; starts integer[]; ends integer[]; headings text[];
+    embeddings public.embedding[];
+    missing text[];
+    fresh public.embedding[];
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION 'rag_ingest: content must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF row_security_active('public.rag_documents') AND NOT public.rag_may_write(owner_id, tenant_id) THEN
+        RAISE EXCEPTION 'rag_ingest: permission denied to add documents of %',
+            coalesce('user ' || quote_literal(owner_id), 'the shared knowledge base')
+              || coalesce(' in tenant ' || quote_literal(tenant_id), '')
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Users add documents of their own, in their tenant; admins may add shared ones.';
+    END IF;
+    SELECT array_agg(c.seq ORDER BY c.seq), array_agg(c.content ORDER BY c.seq), array_agg(c.char_start ORDER BY c.seq),
+           array_agg(c.char_end ORDER BY c.seq), array_agg(c.heading ORDER BY c.seq)
+      INTO seqs, texts, starts, ends, headings
+      FROM public.rag_chunk(content, max_chars, overlap, strategy) c;   -- validates the options first
+    model := public.rag_embedding_model();
+    config := public.rag_setting('pg_rag.text_search_config')::regconfig;
+    hash := sha256(convert_to(content, 'UTF8'));
+    options := jsonb_build_object('max_chars', coalesce(max_chars, 1000), 'overlap', overlap,
+                                  'strategy', coalesce(strategy, 'recursive'));
+    metadata := public.rag_check_metadata(metadata, 'rag_ingest');
+
+    IF source IS NOT NULL AND public.rag_knowledge_base_distributed() THEN
+        -- One ingest of a source at a time (every write goes through the coordinator).
+        PERFORM pg_advisory_xact_lock(hashtextextended(
+            concat_ws(chr(31), source, coalesce(owner_id, chr(30)), coalesce(tenant_id, chr(30))), 1414));
+        SELECT d.id, d.content_hash, d.chunking, d.title, d.metadata, d.mime INTO old
+          FROM public.rag_documents d
+         WHERE d.source = rag_ingest_document.source AND d.owner_id IS NOT DISTINCT FROM rag_ingest_document.owner_id
+           AND d.tenant_id IS NOT DISTINCT FROM rag_ingest_document.tenant_id;
+    ELSE
+        -- Also without a source (then no row matches): the test below needs `old` assigned.
+        SELECT d.id, d.content_hash, d.chunking, d.title, d.metadata, d.mime INTO old
+          FROM public.rag_documents d
+         WHERE d.source = rag_ingest_document.source AND d.owner_id IS NOT DISTINCT FROM rag_ingest_document.owner_id
+           AND d.tenant_id IS NOT DISTINCT FROM rag_ingest_document.tenant_id
+           FOR UPDATE;
+    END IF;
+    doc_id := old.id;
+    IF doc_id IS NOT NULL AND old.content_hash = hash AND old.chunking = options
+       AND NOT EXISTS (SELECT 1 FROM public.rag_chunks c
+                       WHERE c.document_id = doc_id AND c.embedding_model IS DISTINCT FROM model) THEN
+        IF old.title IS DISTINCT FROM title OR old.metadata <> metadata OR old.mime <> mime THEN
+            UPDATE public.rag_documents d SET title = rag_ingest_document.title, metadata = rag_ingest_document.metadata,
+                   mime = rag_ingest_document.mime, updated_at = now() WHERE d.id = doc_id;
+        END IF;
+        RETURN doc_id;   -- nothing to chunk or embed
+    END IF;
+
+    -- Embeddings of unchanged chunk texts are reused; only new texts go to the provider.
+    SELECT array_agg(o.embedding ORDER BY t.i) INTO embeddings
+      FROM unnest(texts) WITH ORDINALITY t(body, i)
+      LEFT JOIN (SELECT DISTINCT ON (c.content) c.content, c.embedding FROM public.rag_chunks c
+                  WHERE doc_id IS NOT NULL AND c.document_id = doc_id AND c.embedding_model = model
+                    AND c.embedding IS NOT NULL
+                  ORDER BY c.content, c.id) o ON o.content = t.body;
+    missing := ARRAY(SELECT DISTINCT t.body FROM unnest(texts, embeddings) t(body, e) WHERE t.e IS NULL ORDER BY 1);
+    IF cardinality(missing) > 0 THEN
+        fresh := public.rag_embed(missing);
+        SELECT array_agg(coalesce(t.e, m.e) ORDER BY t.i) INTO embeddings
+          FROM unnest(texts, embeddings) WITH ORDINALITY t(body, e, i)
+          LEFT JOIN unnest(missing, fresh) m(body, e) ON m.body = t.body;
+    END IF;
+
+    IF doc_id IS NULL THEN
+        INSERT INTO public.rag_documents (title, source, mime, content_hash, metadata, content, chunking,
+                                               owner_id, tenant_id)
+        VALUES (title, source, mime, hash, metadata, content, options, owner_id, tenant_id) RETURNING id INTO doc_id;
+    ELSE
+        UPDATE public.rag_documents d SET title = rag_ingest_document.title, mime = rag_ingest_document.mime, content_hash = hash,
+               metadata = rag_ingest_document.metadata, content = rag_ingest_document.content, chunking = options, updated_at = now()
+         WHERE d.id = doc_id;
+        DELETE FROM public.rag_chunks c WHERE c.document_id = doc_id;
+    END IF;
+    INSERT INTO public.rag_chunks (document_id, seq, content, char_start, char_end, heading, embedding,
+                                        embedding_model, tsv, owner_id, tenant_id)
+    SELECT doc_id, u.seq, u.body, u.s, u.e, u.heading, u.emb, model,
+           setweight(to_tsvector(config, coalesce(title, '') || ' ' || coalesce(u.heading, '')), 'A')
+             || to_tsvector(config, u.body),
+           rag_ingest_document.owner_id, rag_ingest_document.tenant_id
+      FROM unnest(seqs, texts, starts, ends, headings, embeddings) u(seq, body, s, e, heading, emb);
+    RETURN doc_id;
+END $$;
+
+-- == The knowledge base's version, distributed ======================================================
+
+-- As in 0.7.0 on one node. Distributed, the change-log triggers run on the shards and write each
+-- worker's rag_kb_changes: the version is the coordinator's with every worker's (read committed, over
+-- Citus' own connections: a transaction's own uncommitted writes change it at commit only).
+CREATE OR REPLACE FUNCTION rag_kb_version() RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = public, pg_catalog, pg_temp AS $$
+DECLARE here text;
+        there text;
+BEGIN
+    SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text INTO here FROM public.rag_kb_changes;
+    IF NOT public.rag_knowledge_base_distributed() THEN
+        RETURN here;
+    END IF;
+    EXECUTE $q$SELECT string_agg(r.nodename || ':' || r.nodeport || '=' || r.result, ',' ORDER BY r.nodename, r.nodeport)
+               FROM run_command_on_workers('SELECT public.rag_kb_version()') r$q$ INTO there;
+    RETURN here || ';' || coalesce(there, '');
+END $$;
+
+-- == Distributing ===================================================================================
+
+-- Distributes the knowledge base over the Citus cluster: documents and their chunks hash-distributed
+-- by document and co-located (a document's chunks are on its shard; the cascade from documents to
+-- chunks, ingestion and deletion are single-shard), everything else left on the coordinator (sessions,
+-- messages, the answer and embedding caches, provider keys, API keys, usage, the queue: per-request
+-- tables the coordinator's functions read; provider keys are never copied to the workers).
+-- Run once on the coordinator, as a superuser, with the workers added (citus_add_node) and pg_rag
+-- installed on them (CREATE EXTENSION on the coordinator does that when the workers are already added).
+-- Returns the number of shards of rag_chunks.
+CREATE OR REPLACE FUNCTION rag_distribute(shard_count integer DEFAULT 32, by text DEFAULT 'document')
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = public, pg_catalog, pg_temp AS $$
+DECLARE shards integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'rag_distribute: the citus extension is not installed' USING ERRCODE = 'feature_not_supported',
+            HINT = 'CREATE EXTENSION citus on the coordinator first (shared_preload_libraries = ''citus,pg_rag'').';
+    END IF;
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE oid = current_user::regrole) THEN
+        RAISE EXCEPTION 'rag_distribute: permission denied' USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only a superuser may distribute the knowledge base.';
+    END IF;
+    IF by IS DISTINCT FROM 'document' THEN
+        RAISE EXCEPTION 'rag_distribute: unknown distribution "%"', by USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'by => ''document'' is supported (see the README, "Distributed with Citus").';
+    END IF;
+    IF shard_count IS NULL OR shard_count < 1 OR shard_count > 4096 THEN
+        RAISE EXCEPTION 'rag_distribute: shard_count must be between 1 and 4096' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF public.rag_knowledge_base_distributed() THEN
+        RETURN (SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'public.rag_chunks'::regclass);
+    END IF;
+
+    -- Citus supports no transition-table triggers on distributed tables: the change log that keeps the
+    -- per-backend copies in step (rag_chunk_changes) stops; rag_search then runs per shard, and a direct
+    -- rag_bm25 / rag_search_vector reloads its copy at every call (the log counts as pruned forever).
+    DROP TRIGGER IF EXISTS rag_log_chunk_insert ON public.rag_chunks;
+    DROP TRIGGER IF EXISTS rag_log_chunk_update ON public.rag_chunks;
+    DROP TRIGGER IF EXISTS rag_log_chunk_delete ON public.rag_chunks;
+    DROP TRIGGER IF EXISTS rag_log_chunk_truncate ON public.rag_chunks;
+    UPDATE public.rag_chunk_changes_horizon SET pruned_before = '18446744073709551615';
+    DELETE FROM public.rag_chunk_changes;
+    -- On a shard no trigger may query another distributed table: the chunks' owner comes from the
+    -- writer (rag_ingest_document); a document's change of owner is applied to its chunks by the writer.
+    DROP TRIGGER IF EXISTS rag_chunk_owner ON public.rag_chunks;
+    DROP TRIGGER IF EXISTS rag_document_owner_changed ON public.rag_documents;
+    -- Unique constraints must include the distribution column: the chunk key becomes (id, document_id)
+    -- (lookups by id still use it), and a source's uniqueness per owner and tenant is upheld by
+    -- rag_ingest_document's advisory lock (a plain index keeps the lookups fast).
+    ALTER TABLE public.rag_chunks DROP CONSTRAINT rag_chunks_pkey;
+    ALTER TABLE public.rag_chunks ADD CONSTRAINT rag_chunks_pkey PRIMARY KEY (id, document_id);
+    DROP INDEX public.rag_documents_source_key;
+    CREATE INDEX rag_documents_source_idx ON public.rag_documents (source, owner_id, tenant_id) WHERE source IS NOT NULL;
+
+    -- The remaining triggers (token counts, the statement-level change notes) are row-local: they run
+    -- on the shards. Row-level security policies are propagated to the shards by Citus.
+    SET LOCAL citus.enable_unsafe_triggers = on;
+    PERFORM create_distributed_table('public.rag_documents', 'id', shard_count => rag_distribute.shard_count);
+    PERFORM create_distributed_table('public.rag_chunks', 'document_id', colocate_with => 'public.rag_documents');
+    SELECT count(*) INTO shards FROM pg_dist_shard WHERE logicalrelid = 'public.rag_chunks'::regclass;
+    RETURN shards;
+END $$;

@@ -1,0 +1,57 @@
+-- The knowledge base of the equivalence test, loaded the same way into the single node and into the
+-- cluster's coordinator (psql -v files=DIR): shared documents, two users' own documents, files, a synced
+-- table, re-ingested and deleted documents. Deterministic: the same ids everywhere.
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+
+DO $$ BEGIN CREATE ROLE rag_alice LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE rag_bob LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+SELECT rag_grant_user_access('rag_alice'), rag_grant_user_access('rag_bob');
+
+-- Sentences of words drawn Zipf-like from a vocabulary, by hashing (no random(): same text everywhere).
+CREATE FUNCTION pg_temp.words(seed text, n int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT string_agg(CASE WHEN i % 11 = 0 THEN w || '.' ELSE w END, ' ' ORDER BY i)
+  FROM (SELECT i, (ARRAY['refund', 'shipping', 'invoice', 'warranty', 'battery', 'screen', 'delivery', 'return',
+                         'account', 'password', 'order', 'payment', 'discount', 'coupon', 'store', 'support'])
+                   [1 + (abs(hashtext(seed || ':' || i)) % 16)] || CASE WHEN abs(hashtext(seed || '#' || i)) % 3 = 0
+                   THEN ' w' || floor(exp((abs(hashtext(seed || '/' || i)) % 1000) / 1000.0 * ln(400)))::int ELSE '' END AS w
+        FROM generate_series(1, n) i) x
+$$;
+
+-- Shared documents (the superuser is an admin), with metadata for the filters.
+SELECT count(rag_ingest('Doc ' || g, pg_temp.words('doc' || g, 120 + (g * 37) % 300),
+                        jsonb_build_object('group', g % 3, 'lang', CASE WHEN g % 5 = 0 THEN 'fr' ELSE 'en' END),
+                        'gen/' || g)) AS shared_docs
+FROM generate_series(1, 150) g;
+
+-- Files of tests/data, through extraction.
+SELECT count(rag_ingest_file(pg_read_binary_file(:'files' || '/' || f), f, '{"group": 1}'))
+FROM unnest(ARRAY['guide.md', 'faq.json', 'products.csv', 'store.html', 'refund-policy.pdf']) f;
+
+-- Each user's own documents.
+SET ROLE rag_alice;
+SELECT count(rag_ingest('Alice ' || g, pg_temp.words('alice' || g, 150), jsonb_build_object('group', g % 3),
+                        'alice/' || g)) AS alice_docs FROM generate_series(1, 20) g;
+RESET ROLE;
+SET ROLE rag_bob;
+SELECT count(rag_ingest('Bob ' || g, pg_temp.words('bob' || g, 150), jsonb_build_object('group', g % 3),
+                        'bob/' || g)) AS bob_docs FROM generate_series(1, 20) g;
+SELECT rag_delete_document((SELECT min(id) FROM rag_documents WHERE source = 'bob/3')) AS bob_deleted;
+RESET ROLE;
+
+-- Re-ingesting: same content (nothing changes), new content (chunks replaced), new metadata.
+SELECT count(rag_ingest('Doc ' || g, pg_temp.words('doc' || g, 120 + (g * 37) % 300),
+                        jsonb_build_object('group', g % 3, 'lang', CASE WHEN g % 5 = 0 THEN 'fr' ELSE 'en' END),
+                        'gen/' || g)) AS unchanged FROM generate_series(1, 10) g;
+SELECT count(rag_ingest('Doc ' || g || ' (v2)', pg_temp.words('doc-v2-' || g, 200), '{"group": 2}', 'gen/' || g))
+    AS changed FROM generate_series(11, 20) g;
+SELECT count(rag_delete_document(id)) AS deleted FROM rag_documents WHERE source IN ('gen/30', 'gen/31', 'gen/32');
+
+-- A synced table: its rows follow through the triggers.
+CREATE TABLE kb_notes (id int PRIMARY KEY, title text, body text);
+INSERT INTO kb_notes SELECT g, 'Note ' || g, pg_temp.words('note' || g, 60) FROM generate_series(1, 15) g;
+SELECT rag_sync_table('kb_notes', 'body', 'title') AS synced;
+INSERT INTO kb_notes VALUES (16, 'Note 16', pg_temp.words('note16', 80));
+UPDATE kb_notes SET body = pg_temp.words('note-v2-2', 70) WHERE id = 2;
+DELETE FROM kb_notes WHERE id IN (5, 6);
+SELECT count(*) AS documents, (SELECT count(*) FROM rag_chunks) AS chunks FROM rag_documents;
