@@ -22,7 +22,8 @@ if [ ! -f "$(pg_config --pkglibdir)/pg_rag.so" ]; then
 fi
 dir="$(mktemp -d /tmp/pg_rag_citus.XXXXXX)"
 chmod 755 "$dir"
-cleanup() { bash tests/citus/cluster.sh stop "$dir"; rm -rf "$dir"; }
+# PGRAG_CITUS_KEEP=1 leaves the cluster running and its directory in place, for a look after a failure.
+cleanup() { [ "${PGRAG_CITUS_KEEP:-0}" = 1 ] && { echo "kept: $dir"; return; }; bash tests/citus/cluster.sh stop "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
 if ! bash tests/citus/cluster.sh start "$dir" "$base" >"$dir/start.log" 2>&1; then
   cat "$dir/start.log"; tail -20 "$dir"/*/server.log
@@ -32,8 +33,13 @@ single=$((base + 1)) coordinator=$((base + 10))
 mkdir -p "$dir/files" && cp tests/data/* "$dir/files/" && chmod -R a+rX "$dir/files"
 run() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$1" -d kb "${@:2}"; }
 failed=0
-# Distributed on the coordinator; the same functions on the single node (they change nothing there).
-run "$single" -f sql/citus/pg_rag_citus.sql >"$dir/setup.log" 2>&1 || failed=1
+# The functions of sql/citus on every node (as pg_rag 0.8.0 will have them; they change nothing on one
+# node), then the knowledge base distributed from the coordinator.
+# (On a worker Citus refuses DDL unless told it is not to be propagated.)
+run "$single" -f sql/citus/pg_rag_citus.sql >>"$dir/setup.log" 2>&1 || failed=1
+for port in $((base + 11)) $((base + 12)); do
+  PGOPTIONS='-c citus.enable_ddl_propagation=off' run "$port" -f sql/citus/pg_rag_citus.sql >>"$dir/setup.log" 2>&1 || failed=1
+done
 run "$coordinator" -f sql/citus/pg_rag_citus.sql >>"$dir/setup.log" 2>&1 || failed=1
 run "$coordinator" -tAc "SELECT rag_distribute(shard_count => 8)" >>"$dir/setup.log" 2>&1 || failed=1
 for port in "$single" "$coordinator"; do

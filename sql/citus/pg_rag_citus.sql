@@ -51,6 +51,7 @@ DECLARE
     embeddings public.embedding[];
     missing text[];
     fresh public.embedding[];
+    distributed boolean := public.rag_knowledge_base_distributed();
 BEGIN
     IF content IS NULL THEN
         RAISE EXCEPTION 'rag_ingest: content must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -73,7 +74,7 @@ BEGIN
                                   'strategy', coalesce(strategy, 'recursive'));
     metadata := public.rag_check_metadata(metadata, 'rag_ingest');
 
-    IF source IS NOT NULL AND public.rag_knowledge_base_distributed() THEN
+    IF source IS NOT NULL AND distributed THEN
         -- One ingest of a source at a time (every write goes through the coordinator).
         PERFORM pg_advisory_xact_lock(hashtextextended(
             concat_ws(chr(31), source, coalesce(owner_id, chr(30)), coalesce(tenant_id, chr(30))), 1414));
@@ -125,6 +126,19 @@ BEGIN
          WHERE d.id = doc_id;
         DELETE FROM public.rag_chunks c WHERE c.document_id = doc_id;
     END IF;
+    IF distributed THEN
+        -- Row by row (one shard, one connection): Citus would COPY an INSERT ... SELECT to the shards,
+        -- which row-level security refuses for the users.
+        FOR i IN 1 .. coalesce(cardinality(seqs), 0) LOOP
+            INSERT INTO public.rag_chunks (document_id, seq, content, char_start, char_end, heading, embedding,
+                                           embedding_model, tsv, owner_id, tenant_id)
+            VALUES (doc_id, seqs[i], texts[i], starts[i], ends[i], headings[i], embeddings[i], model,
+                    setweight(to_tsvector(config, coalesce(title, '') || ' ' || coalesce(headings[i], '')), 'A')
+                      || to_tsvector(config, texts[i]),
+                    rag_ingest_document.owner_id, rag_ingest_document.tenant_id);
+        END LOOP;
+        RETURN doc_id;
+    END IF;
     INSERT INTO public.rag_chunks (document_id, seq, content, char_start, char_end, heading, embedding,
                                         embedding_model, tsv, owner_id, tenant_id)
     SELECT doc_id, u.seq, u.body, u.s, u.e, u.heading, u.emb, model,
@@ -137,20 +151,25 @@ END $$;
 
 -- == The knowledge base's version, distributed ======================================================
 
+-- The 0.7.0 rag_kb_version() of this node's own change log.
+CREATE OR REPLACE FUNCTION rag_kb_local_version() RETURNS text LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = public, pg_catalog, pg_temp AS $$
+    SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text FROM public.rag_kb_changes
+$$;
+
 -- As in 0.7.0 on one node. Distributed, the change-log triggers run on the shards and write each
--- worker's rag_kb_changes: the version is the coordinator's with every worker's (read committed, over
--- Citus' own connections: a transaction's own uncommitted writes change it at commit only).
+-- worker's rag_kb_changes: on the coordinator the version is its own with every worker's (read
+-- committed, over Citus' own connections: a transaction's uncommitted writes change it at commit).
 CREATE OR REPLACE FUNCTION rag_kb_version() RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = public, pg_catalog, pg_temp AS $$
-DECLARE here text;
+DECLARE here text := public.rag_kb_local_version();
         there text;
 BEGIN
-    SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text INTO here FROM public.rag_kb_changes;
     IF NOT public.rag_knowledge_base_distributed() THEN
         RETURN here;
     END IF;
     EXECUTE $q$SELECT string_agg(r.nodename || ':' || r.nodeport || '=' || r.result, ',' ORDER BY r.nodename, r.nodeport)
-               FROM run_command_on_workers('SELECT public.rag_kb_version()') r$q$ INTO there;
+               FROM run_command_on_workers('SELECT public.rag_kb_local_version()') r$q$ INTO there;
     RETURN here || ';' || coalesce(there, '');
 END $$;
 
@@ -166,7 +185,14 @@ END $$;
 -- Returns the number of shards of rag_chunks.
 CREATE OR REPLACE FUNCTION rag_distribute(shard_count integer DEFAULT 32, by text DEFAULT 'document')
 RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = public, pg_catalog, pg_temp AS $$
-DECLARE shards integer;
+DECLARE
+    shards integer;
+    tbl text;
+    -- The policies' rules of 0.7.0 (section "Row-level security" there).
+    readable text := '(owner_id IS NULL OR owner_id = public.rag_current_user()) '
+                     'AND (tenant_id IS NULL OR tenant_id = public.rag_current_tenant())';
+    writable text := '(owner_id = public.rag_current_user() OR (owner_id IS NULL AND public.rag_is_admin())) '
+                     'AND tenant_id IS NOT DISTINCT FROM public.rag_current_tenant()';
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'rag_distribute: the citus extension is not installed' USING ERRCODE = 'feature_not_supported',
@@ -208,11 +234,81 @@ BEGIN
     DROP INDEX public.rag_documents_source_key;
     CREATE INDEX rag_documents_source_idx ON public.rag_documents (source, owner_id, tenant_id) WHERE source IS NOT NULL;
 
+    -- Citus propagates the row-level security policies to the shards but refuses sub-selects in them:
+    -- the same rules, with the identity functions called directly (per row, on the workers).
+    FOREACH tbl IN ARRAY ARRAY['rag_documents', 'rag_chunks'] LOOP
+        EXECUTE format('DROP POLICY rag_read ON public.%I', tbl);
+        EXECUTE format('DROP POLICY rag_insert ON public.%I', tbl);
+        EXECUTE format('DROP POLICY rag_update ON public.%I', tbl);
+        EXECUTE format('DROP POLICY rag_delete ON public.%I', tbl);
+        EXECUTE format('CREATE POLICY rag_read ON public.%I FOR SELECT USING (%s)', tbl, readable);
+        EXECUTE format('CREATE POLICY rag_insert ON public.%I FOR INSERT WITH CHECK (%s)', tbl, writable);
+        EXECUTE format('CREATE POLICY rag_update ON public.%I FOR UPDATE USING (%s) WITH CHECK (%2$s)', tbl, writable);
+        EXECUTE format('CREATE POLICY rag_delete ON public.%I FOR DELETE USING (%s)', tbl, writable);
+    END LOOP;
+
     -- The remaining triggers (token counts, the statement-level change notes) are row-local: they run
-    -- on the shards. Row-level security policies are propagated to the shards by Citus.
+    -- on the shards.
     SET LOCAL citus.enable_unsafe_triggers = on;
     PERFORM create_distributed_table('public.rag_documents', 'id', shard_count => rag_distribute.shard_count);
     PERFORM create_distributed_table('public.rag_chunks', 'document_id', colocate_with => 'public.rag_documents');
     SELECT count(*) INTO shards FROM pg_dist_shard WHERE logicalrelid = 'public.rag_chunks'::regclass;
     RETURN shards;
+END $$;
+
+-- == Functions Citus cannot plan as SQL functions ====================================================
+
+-- Citus plans no distributed query inside an SQL function with parameters: rag_delete_document and
+-- both rag_search as PL/pgSQL, with the same statements, results and markings (and the same on one node).
+CREATE OR REPLACE FUNCTION rag_delete_document(id bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE gone bigint;
+BEGIN
+    DELETE FROM public.rag_documents d WHERE d.id = rag_delete_document.id;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone > 0;
+END $$;
+
+CREATE OR REPLACE FUNCTION rag_search(query text, k integer DEFAULT 5, mode text DEFAULT 'hybrid', filter jsonb DEFAULT NULL)
+RETURNS TABLE (chunk_id bigint, document_id bigint, title text, source text, content text, heading text,
+               score double precision, vector_rank integer, keyword_rank integer, metadata jsonb)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+#variable_conflict use_column
+DECLARE ids bigint[]; scores double precision[]; vector_ranks integer[]; keyword_ranks integer[];
+BEGIN
+    -- Ranked first, here (in a join, Citus would push the call down to every shard).
+    SELECT array_agg(r.chunk_id ORDER BY r.ord), array_agg(r.score ORDER BY r.ord),
+           array_agg(r.vector_rank ORDER BY r.ord), array_agg(r.keyword_rank ORDER BY r.ord)
+      INTO ids, scores, vector_ranks, keyword_ranks
+      FROM public.rag_search_ranked(rag_search.query, NULL, rag_search.k, rag_search.mode, rag_search.filter)
+           WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord);
+    RETURN QUERY
+    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, r.score, r.vector_rank, r.keyword_rank, d.metadata
+    FROM unnest(ids, scores, vector_ranks, keyword_ranks) WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord)
+    JOIN public.rag_chunks c ON c.id = r.chunk_id
+    JOIN public.rag_documents d ON d.id = c.document_id
+    WHERE c.id = ANY (ids)
+    ORDER BY r.ord;
+END $$;
+
+CREATE OR REPLACE FUNCTION rag_search(query_embedding embedding, k integer DEFAULT 5, filter jsonb DEFAULT NULL)
+RETURNS TABLE (chunk_id bigint, document_id bigint, title text, source text, content text, heading text,
+               score double precision, vector_rank integer, keyword_rank integer, metadata jsonb)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+#variable_conflict use_column
+DECLARE ids bigint[]; scores double precision[]; vector_ranks integer[]; keyword_ranks integer[];
+BEGIN
+    -- Ranked first, here (in a join, Citus would push the call down to every shard).
+    SELECT array_agg(r.chunk_id ORDER BY r.ord), array_agg(r.score ORDER BY r.ord),
+           array_agg(r.vector_rank ORDER BY r.ord), array_agg(r.keyword_rank ORDER BY r.ord)
+      INTO ids, scores, vector_ranks, keyword_ranks
+      FROM public.rag_search_ranked(NULL, rag_search.query_embedding, rag_search.k, 'vector', rag_search.filter)
+           WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord);
+    RETURN QUERY
+    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, r.score, r.vector_rank, r.keyword_rank, d.metadata
+    FROM unnest(ids, scores, vector_ranks, keyword_ranks) WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord)
+    JOIN public.rag_chunks c ON c.id = r.chunk_id
+    JOIN public.rag_documents d ON d.id = c.document_id
+    WHERE c.id = ANY (ids)
+    ORDER BY r.ord;
 END $$;

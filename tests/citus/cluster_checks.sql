@@ -45,7 +45,7 @@ FROM (VALUES ('rag_documents', 4), ('rag_chunks', 4)) v(t, want),
 GROUP BY t, want;
 INSERT INTO results
 SELECT 'shards of rag_chunks count tokens (trigger rag_count_tokens)', bool_and(r.result = '1'), string_agg(DISTINCT r.result, ',')
-FROM run_command_on_shards('rag_chunks', $$SELECT count(*) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND tgname = 'rag_count_tokens'$$) r;
+FROM run_command_on_shards('rag_chunks', $$SELECT count(*) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND tgname LIKE 'rag_count_tokens%%'$$) r;
 INSERT INTO results
 SELECT 'no chunk without its token count', count(*) = 0, count(*)::text
 FROM rag_chunks WHERE token_count = 0 AND tsv <> ''::tsvector;

@@ -5,6 +5,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT dblink_connect('cluster', :'remote') AS connected \gset
+SELECT set_config('pg_temp_remote.conninfo', :'remote', false) AS remote_set \gset
 
 -- The result of a query on both sides as jsonb (the query yields one jsonb value).
 CREATE FUNCTION pg_temp.here(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -93,16 +94,24 @@ BEGIN
   END LOOP;
 END $$;
 
--- What each caller may read directly (row-level security on the distributed tables).
-INSERT INTO results
-SELECT format('row-level security: %s reads the same rows of %s', who, t), a = b, a || ' vs ' || b
-FROM callers, unnest(ARRAY['rag_documents', 'rag_chunks']) t,
-     LATERAL (SELECT format('SET ROLE %I', who) AS set_role) r,
-     LATERAL (SELECT dblink_exec('cluster', r.set_role)) e,
-     LATERAL (SELECT pg_temp.there(format('SELECT to_jsonb(array_agg(id ORDER BY id)) FROM %I', t))::text AS b) y,
-     LATERAL (SELECT dblink_exec('cluster', 'RESET ROLE')) e2,
-     LATERAL (SELECT x FROM dblink('host=127.0.0.1 port=' || current_setting('port') || ' dbname=kb user=' || who,
-                                   format('SELECT to_jsonb(array_agg(id ORDER BY id))::text FROM %I', t)) AS d(x text)) z(a);
+-- What each caller may read directly (row-level security on the distributed tables): the rows here
+-- as that role, and there through a connection of that role to the coordinator.
+DO $$
+DECLARE c record; t text; a jsonb; b jsonb; sql text;
+BEGIN
+  FOR c IN SELECT * FROM callers LOOP
+    FOREACH t IN ARRAY ARRAY['rag_documents', 'rag_chunks'] LOOP
+      sql := format('SELECT to_jsonb(array_agg(id ORDER BY id)) FROM %I', t);
+      EXECUTE format('SET ROLE %I', c.who);
+      a := pg_temp.here(sql);
+      RESET ROLE;
+      SELECT j INTO b FROM dblink(replace(current_setting('pg_temp_remote.conninfo'), 'user=postgres', 'user=' || c.who), sql)
+        AS x(j jsonb);
+      INSERT INTO results VALUES (format('row-level security: %s reads the same rows of %s', c.who, t), a = b,
+                                  CASE WHEN a <> b THEN jsonb_array_length(a) || ' rows vs ' || jsonb_array_length(b) END);
+    END LOOP;
+  END LOOP;
+END $$;
 
 SELECT CASE WHEN ok THEN 'PASS ' ELSE 'FAIL ' END || name || coalesce(CASE WHEN NOT ok THEN ': ' || detail END, '')
 FROM results ORDER BY ok, name;

@@ -45,7 +45,9 @@ SELECT count(rag_ingest('Doc ' || g, pg_temp.words('doc' || g, 120 + (g * 37) % 
                         'gen/' || g)) AS unchanged FROM generate_series(1, 10) g;
 SELECT count(rag_ingest('Doc ' || g || ' (v2)', pg_temp.words('doc-v2-' || g, 200), '{"group": 2}', 'gen/' || g))
     AS changed FROM generate_series(11, 20) g;
-SELECT count(rag_delete_document(id)) AS deleted FROM rag_documents WHERE source IN ('gen/30', 'gen/31', 'gen/32');
+-- (ids first: in a query over rag_documents, Citus would push the call down to the shards)
+SELECT array_agg(id) AS gone FROM rag_documents WHERE source IN ('gen/30', 'gen/31', 'gen/32') \gset
+SELECT count(rag_delete_document(id)) AS deleted FROM unnest(:'gone'::bigint[]) id;
 
 -- A synced table: its rows follow through the triggers.
 CREATE TABLE kb_notes (id int PRIMARY KEY, title text, body text);
@@ -54,4 +56,4 @@ SELECT rag_sync_table('kb_notes', 'body', 'title') AS synced;
 INSERT INTO kb_notes VALUES (16, 'Note 16', pg_temp.words('note16', 80));
 UPDATE kb_notes SET body = pg_temp.words('note-v2-2', 70) WHERE id = 2;
 DELETE FROM kb_notes WHERE id IN (5, 6);
-SELECT count(*) AS documents, (SELECT count(*) FROM rag_chunks) AS chunks FROM rag_documents;
+SELECT (SELECT count(*) FROM rag_documents) AS documents, (SELECT count(*) FROM rag_chunks) AS chunks;
