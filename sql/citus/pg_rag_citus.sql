@@ -20,6 +20,33 @@ BEGIN
     RETURN answer;
 END $$;
 
+-- The identity a trusted role asserted for this session (pg_rag.user_id, pg_rag.tenant_id,
+-- pg_rag.user_admin: the HTTP server's per-caller settings) is a setting of the coordinator's session,
+-- which the workers' policies cannot see. When the knowledge base is distributed, this repeats it as
+-- SET LOCAL, which Citus (citus.propagate_set_commands = local) sends to every worker connection of the
+-- transaction: the shards' policies then check the same caller. The role needs SET on those settings on
+-- the workers too (README, "Distributed with Citus"). No SET clause: the SET LOCALs must outlive the call.
+CREATE OR REPLACE FUNCTION rag_propagate_identity() RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+DECLARE setting text;
+BEGIN
+    IF NOT public.rag_knowledge_base_distributed() THEN
+        RETURN;
+    END IF;
+    IF coalesce(current_setting('pg_rag.user_id', true), '') = '' AND coalesce(current_setting('pg_rag.tenant_id', true), '') = ''
+       AND coalesce(current_setting('pg_rag.user_admin', true), 'off') = 'off' THEN
+        RETURN;   -- nothing asserted: the workers see the same role, hence the same caller
+    END IF;
+    SET LOCAL citus.propagate_set_commands = 'local';
+    FOREACH setting IN ARRAY ARRAY['pg_rag.user_id', 'pg_rag.tenant_id', 'pg_rag.user_admin'] LOOP
+        IF coalesce(current_setting(setting, true), '') NOT IN ('', 'off') THEN
+            EXECUTE format('SET LOCAL %s = %L', setting, current_setting(setting));
+        END IF;
+    END LOOP;
+    -- Citus sends SET LOCALs with the BEGIN of a remote transaction, and reads outside a transaction
+    -- block open none: a row lock (of no row, on one shard) makes this a coordinated transaction.
+    PERFORM 1 FROM public.rag_documents d WHERE d.id = 0 FOR UPDATE;
+END $$;
+
 -- == BM25 of one chunk, for the shards ==============================================================
 
 -- BM25 of a chunk's tsvector against the query's terms with their corpus-wide idf (computed on the
@@ -73,6 +100,7 @@ BEGIN
     options := jsonb_build_object('max_chars', coalesce(max_chars, 1000), 'overlap', overlap,
                                   'strategy', coalesce(strategy, 'recursive'));
     metadata := public.rag_check_metadata(metadata, 'rag_ingest');
+    PERFORM public.rag_propagate_identity();
 
     IF source IS NOT NULL AND distributed THEN
         -- One ingest of a source at a time (every write goes through the coordinator).
@@ -264,6 +292,7 @@ CREATE OR REPLACE FUNCTION rag_delete_document(id bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE gone bigint;
 BEGIN
+    PERFORM public.rag_propagate_identity();
     DELETE FROM public.rag_documents d WHERE d.id = rag_delete_document.id;
     GET DIAGNOSTICS gone = ROW_COUNT;
     RETURN gone > 0;
@@ -276,6 +305,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 #variable_conflict use_column
 DECLARE ids bigint[]; scores double precision[]; vector_ranks integer[]; keyword_ranks integer[];
 BEGIN
+    PERFORM public.rag_propagate_identity();   -- first: before any query reaches a worker
     -- Ranked first, here (in a join, Citus would push the call down to every shard).
     SELECT array_agg(r.chunk_id ORDER BY r.ord), array_agg(r.score ORDER BY r.ord),
            array_agg(r.vector_rank ORDER BY r.ord), array_agg(r.keyword_rank ORDER BY r.ord)
@@ -298,6 +328,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 #variable_conflict use_column
 DECLARE ids bigint[]; scores double precision[]; vector_ranks integer[]; keyword_ranks integer[];
 BEGIN
+    PERFORM public.rag_propagate_identity();   -- first: before any query reaches a worker
     -- Ranked first, here (in a join, Citus would push the call down to every shard).
     SELECT array_agg(r.chunk_id ORDER BY r.ord), array_agg(r.score ORDER BY r.ord),
            array_agg(r.vector_rank ORDER BY r.ord), array_agg(r.keyword_rank ORDER BY r.ord)

@@ -34,8 +34,22 @@ CREATE TEMP TABLE questions (q text);
 INSERT INTO questions VALUES ('How long do refunds take?'), ('refund shipping'), ('battery w3 warranty'),
   ('password account support'), ('w17 w41 w2'), ('"refund policy"'), ('invoice -payment'), ('coupon or discount'),
   ('delivery of the order'), ('the and of'), ('zzzunknownword'), ('screen w1 w1 w1'), ('What does the guide say about installing?');
-CREATE TEMP TABLE callers (who text);
-INSERT INTO callers VALUES ('postgres'), ('rag_alice'), ('rag_bob');
+-- A role of their own, or a trusted role asserting the user (pg_rag.user_id, as the HTTP server does).
+CREATE TEMP TABLE callers (who text, as_user text);
+INSERT INTO callers VALUES ('postgres', NULL), ('rag_alice', NULL), ('rag_bob', NULL), ('rag_srv', 'rag_alice');
+-- Becoming the caller (and back), here and there.
+CREATE FUNCTION pg_temp.become(who text, as_user text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE cmds text[] := ARRAY[format('SET ROLE %I', who)]
+                       || CASE WHEN as_user IS NOT NULL THEN ARRAY[format('SET pg_rag.user_id = %L', as_user)] ELSE '{}' END;
+        cmd text;
+BEGIN
+  FOREACH cmd IN ARRAY cmds LOOP EXECUTE cmd; PERFORM dblink_exec('cluster', cmd); END LOOP;
+END $$;
+CREATE FUNCTION pg_temp.unbecome() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE cmd text;
+BEGIN
+  FOREACH cmd IN ARRAY ARRAY['RESET ROLE', 'RESET pg_rag.user_id'] LOOP EXECUTE cmd; PERFORM dblink_exec('cluster', cmd); END LOOP;
+END $$;
 CREATE TEMP TABLE filters (f jsonb);
 INSERT INTO filters VALUES (NULL), ('{"group": 1}'), ('{"lang": "fr"}');
 
@@ -55,13 +69,11 @@ BEGIN
   FOR c IN SELECT * FROM callers, questions, filters LOOP
     FOREACH m IN ARRAY ARRAY['vector', 'keyword', 'hybrid'] LOOP
       k := CASE WHEN c.q LIKE 'w17%' THEN 50 ELSE 10 END;
-      EXECUTE format('SET ROLE %I', c.who);
-      PERFORM dblink_exec('cluster', format('SET ROLE %I', c.who));
+      PERFORM pg_temp.become(c.who, c.as_user);
       here_r := pg_temp.here(pg_temp.search_sql(c.q, m, c.f, k));
       there_r := pg_temp.there(pg_temp.search_sql(c.q, m, c.f, k));
-      RESET ROLE;
-      PERFORM dblink_exec('cluster', 'RESET ROLE');
-      INSERT INTO results VALUES (format('%s %s %s filter %s', c.who, m, quote_literal(c.q), coalesce(c.f::text, 'none')),
+      PERFORM pg_temp.unbecome();
+      INSERT INTO results VALUES (format('%s%s %s %s filter %s', c.who, coalesce(' as ' || c.as_user, ''), m, quote_literal(c.q), coalesce(c.f::text, 'none')),
                                   pg_temp.same(here_r, there_r, m = 'vector'),
                                   CASE WHEN NOT pg_temp.same(here_r, there_r, m = 'vector')
                                        THEN left(here_r::text, 300) || ' <> ' || left(there_r::text, 300) END);
@@ -83,13 +95,11 @@ DECLARE c record; a jsonb; b jsonb; sql text;
 BEGIN
   FOR c IN SELECT * FROM callers, (SELECT q FROM questions LIMIT 5) qs LOOP
     sql := format('SELECT rag_answer(%L) - ''latency_ms''', c.q);
-    EXECUTE format('SET ROLE %I', c.who);
-    PERFORM dblink_exec('cluster', format('SET ROLE %I', c.who));
+    PERFORM pg_temp.become(c.who, c.as_user);
     a := pg_temp.here(sql);
     b := pg_temp.there(sql);
-    RESET ROLE;
-    PERFORM dblink_exec('cluster', 'RESET ROLE');
-    INSERT INTO results VALUES (format('rag_answer as %s %s', c.who, quote_literal(c.q)), a = b,
+    PERFORM pg_temp.unbecome();
+    INSERT INTO results VALUES (format('rag_answer by %s%s %s', c.who, coalesce(' as ' || c.as_user, ''), quote_literal(c.q)), a = b,
                                 CASE WHEN a <> b THEN left(a::text, 300) || ' <> ' || left(b::text, 300) END);
   END LOOP;
 END $$;
@@ -99,7 +109,7 @@ END $$;
 DO $$
 DECLARE c record; t text; a jsonb; b jsonb; sql text;
 BEGIN
-  FOR c IN SELECT * FROM callers LOOP
+  FOR c IN SELECT * FROM callers WHERE as_user IS NULL LOOP
     FOREACH t IN ARRAY ARRAY['rag_documents', 'rag_chunks'] LOOP
       sql := format('SELECT to_jsonb(array_agg(id ORDER BY id)) FROM %I', t);
       EXECUTE format('SET ROLE %I', c.who);

@@ -6,7 +6,16 @@ SET client_min_messages = warning;
 
 DO $$ BEGIN CREATE ROLE rag_alice LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 DO $$ BEGIN CREATE ROLE rag_bob LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE rag_srv LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 SELECT rag_grant_user_access('rag_alice'), rag_grant_user_access('rag_bob');
+-- rag_srv asserts who its callers are (as the HTTP server does): SET on the identity settings, on the
+-- workers too in a cluster (Citus does not propagate GRANT ... ON PARAMETER).
+SELECT rag_grant_user_access('rag_srv', sets_identity => true);
+DO $$ BEGIN
+  IF to_regproc('run_command_on_workers') IS NOT NULL THEN
+    PERFORM run_command_on_workers('GRANT SET ON PARAMETER pg_rag.user_id, pg_rag.tenant_id, pg_rag.user_admin TO rag_srv');
+  END IF;
+END $$;
 
 -- Sentences of words drawn Zipf-like from a vocabulary, by hashing (no random(): same text everywhere).
 CREATE FUNCTION pg_temp.words(seed text, n int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -37,6 +46,17 @@ SET ROLE rag_bob;
 SELECT count(rag_ingest('Bob ' || g, pg_temp.words('bob' || g, 150), jsonb_build_object('group', g % 3),
                         'bob/' || g)) AS bob_docs FROM generate_series(1, 20) g;
 SELECT rag_delete_document((SELECT min(id) FROM rag_documents WHERE source = 'bob/3')) AS bob_deleted;
+RESET ROLE;
+-- Through the trusted role, for alice: her documents, written and deleted as hers (the id looked up
+-- through pg_rag's functions: a plain query of the tables on a cluster is checked on the workers as
+-- the connecting role; see the README).
+SET ROLE rag_srv;
+SET pg_rag.user_id = 'rag_alice';
+SELECT count(rag_ingest('Alice via server ' || g, pg_temp.words('alice-srv' || g, 150), '{"group": 1}',
+                        'alice/server/' || g)) AS alice_server_docs FROM generate_series(1, 4) g;
+SELECT document_id AS server_doc FROM rag_search('Alice via server 2', 1, 'keyword', '{"group": 1}') \gset
+SELECT rag_delete_document(:server_doc) AS alice_server_deleted;
+RESET pg_rag.user_id;
 RESET ROLE;
 
 -- Re-ingesting: same content (nothing changes), new content (chunks replaced), new metadata.
