@@ -13,15 +13,17 @@ single=$((base + 1)) coordinator=$((base + 10))
 dir="$(mktemp -d /tmp/pg_rag_citus_bench.XXXXXX)"
 chmod 755 "$dir"
 trap 'bash tests/citus/cluster.sh stop "$dir"; rm -rf "$dir"' EXIT
-bash tests/citus/cluster.sh start "$dir" "$base" >/dev/null
+bash tests/citus/cluster.sh start "$dir" "$base" >"$dir/start.log" 2>&1 || { cat "$dir/start.log"; tail -5 "$dir"/*/server.log; exit 1; }
 run() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$1" -d kb "${@:2}"; }
 run "$single" -f sql/citus/pg_rag_citus.sql >/dev/null
 run "$coordinator" -f sql/citus/pg_rag_citus.sql >/dev/null
-run "$coordinator" -tAc "SELECT rag_distribute(shard_count => 32)" >/dev/null
-# The same synthetic corpus on both: documents of 10 chunks, words drawn Zipf-like by hashing.
+run "$coordinator" -tAc "SELECT rag_distribute(shard_count => ${PGRAG_CITUS_BENCH_SHARDS:-8})" >/dev/null
+model=$(run "$single" -tAc "SELECT rag_embedding_model()")
+# The same synthetic corpus on both: documents of 10 chunks, words drawn Zipf-like by hashing (a
+# function of the database, not pg_temp: on the cluster the workers compute the chunks of their shards).
 load="
 SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.words(seed text, n int) RETURNS text LANGUAGE sql IMMUTABLE AS \$\$
+CREATE FUNCTION bench_words(seed text, n int) RETURNS text LANGUAGE sql IMMUTABLE AS \$\$
   SELECT string_agg((ARRAY['refund', 'shipping', 'invoice', 'warranty', 'battery', 'screen', 'delivery', 'return',
                            'account', 'password', 'order', 'payment', 'discount', 'coupon', 'store', 'support'])
                      [1 + (abs(hashtext(seed || ':' || i)) % 16)] || ' w' ||
@@ -30,14 +32,17 @@ CREATE FUNCTION pg_temp.words(seed text, n int) RETURNS text LANGUAGE sql IMMUTA
 \$\$;
 INSERT INTO rag_documents (title, content, content_hash, chunking, metadata)
   SELECT 'doc ' || g, '', '\\x00', '{}', jsonb_build_object('group', g % 3) FROM generate_series(1, $chunks / 10) g;
-INSERT INTO rag_chunks (document_id, seq, content, char_start, char_end, embedding, embedding_model, tsv)
-  SELECT d.id, s, t, 0, length(t), rag_embed_local(t), rag_embedding_model(), to_tsvector('english', t)
-  FROM rag_documents d, generate_series(1, 10) s, LATERAL (SELECT pg_temp.words(d.id || '-' || s, 40 + (d.id * s) % 80) AS t) x;
+-- (In two steps, with immutable expressions only: Citus pushes both down to the shards.)
+INSERT INTO rag_chunks (document_id, seq, content, char_start, char_end, tsv)
+  SELECT d.id, s, bench_words(d.id::text || '-' || s::text, (40 + (d.id * s) % 80)::int), 0, 0, ''::tsvector
+  FROM rag_documents d, generate_series(1, 10) s;
+UPDATE rag_chunks SET char_end = length(content), tsv = to_tsvector('english'::regconfig, content),
+                      embedding = rag_embed_local(content), embedding_model = '$model';
 CREATE TABLE bench_questions (id int PRIMARY KEY, q text);
-INSERT INTO bench_questions SELECT g, pg_temp.words('question' || g, 3 + g % 4) FROM generate_series(1, 50) g;
-VACUUM ANALYZE rag_documents; VACUUM ANALYZE rag_chunks;"
-t0=$(date +%s.%N); run "$single" -c "$load" >/dev/null; t1=$(date +%s.%N)
-run "$coordinator" -c "$load" >/dev/null; t2=$(date +%s.%N)
+INSERT INTO bench_questions SELECT g, bench_words('question' || g, 3 + g % 4) FROM generate_series(1, 50) g;"
+vacuum() { run "$1" -c "VACUUM ANALYZE rag_documents" -c "VACUUM ANALYZE rag_chunks" >/dev/null; }
+t0=$(date +%s.%N); run "$single" -c "$load" >/dev/null; vacuum "$single"; t1=$(date +%s.%N)
+run "$coordinator" -c "$load" >/dev/null; vacuum "$coordinator"; t2=$(date +%s.%N)
 echo "loaded $chunks chunks: one node $(printf '%.1f' "$(echo "$t1 - $t0" | bc)") s, cluster $(printf '%.1f' "$(echo "$t2 - $t1" | bc)") s"
 echo "mode     one node: ms/query  q/s  | cluster (2 workers): ms/query  q/s | cluster/one node latency"
 for mode in vector keyword hybrid; do

@@ -37,7 +37,8 @@ struct Query {
 
 Oid relation(const ExtensionCatalog& cat, const char* name) {
     Oid relid = pg_guard([&] { return get_relname_relid(name, cat.schema); });
-    if (relid == InvalidOid) throw Error(ErrorCode::UndefinedObject, std::string("pg_rag: table ") + name + " not found");
+    if (relid == InvalidOid)
+        throw Error(ErrorCode::UndefinedObject, std::string("pg_rag: table ") + name + " not found");
     return relid;
 }
 
@@ -75,20 +76,26 @@ std::vector<std::string> text_values(Datum array) {
     Datum* items = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    pg_guard([&] { deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &count); });
+    pg_guard([&] {
+        deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &count);
+    });
     std::vector<std::string> out;
-    for (int i = 0; i < count; ++i) out.push_back(pg_guard([&] { return std::string(TextDatumGetCString(items[i])); }));
+    for (int i = 0; i < count; ++i) {
+        if (nulls[i]) throw Error(ErrorCode::NullValueNotAllowed, "rag_bm25_score: terms must not contain NULL");
+        out.push_back(pg_guard([&] { return std::string(TextDatumGetCString(items[i])); }));
+    }
     return out;
 }
 
 KeywordQuery parse_keywords(const std::string& query) {
     KeywordQuery kq;
-    std::string sql = std::string("WITH t AS (SELECT ARRAY(SELECT DISTINCT u.lexeme FROM unnest(to_tsvector(") + kConfig +
-                      ", $1)) u ORDER BY 1) AS terms) SELECT t.terms, ARRAY(SELECT quote_literal(x)::tsquery::text FROM "
-                      "unnest(t.terms) WITH ORDINALITY x(x, i) ORDER BY i), (CASE WHEN $1 ~ $2 THEN websearch_to_tsquery(" +
-                      kConfig +
-                      ", $1) ELSE array_to_string(ARRAY(SELECT quote_literal(x) FROM unnest(t.terms) x), ' | ')::tsquery "
-                      "END)::text FROM t";
+    std::string sql =
+        std::string("WITH t AS (SELECT ARRAY(SELECT DISTINCT u.lexeme FROM unnest(to_tsvector(") + kConfig +
+        ", $1)) u ORDER BY 1) AS terms) SELECT t.terms, ARRAY(SELECT quote_literal(x)::tsquery::text FROM "
+        "unnest(t.terms) WITH ORDINALITY x(x, i) ORDER BY i), (CASE WHEN $1 ~ $2 THEN websearch_to_tsquery(" +
+        kConfig +
+        ", $1) ELSE array_to_string(ARRAY(SELECT quote_literal(x) FROM unnest(t.terms) x), ' | ')::tsquery "
+        "END)::text FROM t";
     run_sql(sql, {{TEXTOID, text_datum(query)}, {TEXTOID, text_datum(kWebSyntax)}}, true, [&](const SqlRow& row) {
         bool n;
         kq.terms = text_values(row.get(1, &n));
@@ -130,8 +137,8 @@ Datum float8_array(const std::vector<double>& values) {
     return pg_guard([&] {
         Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(1, values.size())));
         for (size_t i = 0; i < values.size(); ++i) items[i] = Float8GetDatum(values[i]);
-        return PointerGetDatum(construct_array(items, static_cast<int>(values.size()), FLOAT8OID, 8, FLOAT8PASSBYVAL,
-                                               TYPALIGN_DOUBLE));
+        return PointerGetDatum(
+            construct_array(items, static_cast<int>(values.size()), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     });
 }
 
@@ -223,33 +230,96 @@ std::vector<ScoredChunk> distributed_keyword_top_k(const ExtensionCatalog& cat, 
 using namespace pgrag;
 using namespace pgrag::pg;
 
+namespace {
+
+// The query's terms and idf as one shard's scan passes them for every row: parsed once per query and
+// kept in the call's fn_extra, with the raw arguments they came from (new arguments: parsed again).
+struct Bm25Terms {
+    struct varlena* terms_raw;
+    struct varlena* idf_raw;
+    int count;
+    char** terms;
+    int* lengths;
+    double* idf;
+    bool* skip;  // NULL idf: the term does not count
+};
+
+bool same_bytes(const struct varlena* a, const struct varlena* b) {
+    return VARSIZE_ANY(a) == VARSIZE_ANY(b) && memcmp(a, b, VARSIZE_ANY(a)) == 0;
+}
+
+void free_terms(Bm25Terms* t) {
+    for (int i = 0; i < t->count; ++i) pfree(t->terms[i]);
+    pfree(t->terms);
+    pfree(t->lengths);
+    pfree(t->idf);
+    pfree(t->skip);
+    pfree(t->terms_raw);
+    pfree(t->idf_raw);
+    pfree(t);
+}
+
+const Bm25Terms* bm25_terms(FunctionCallInfo fcinfo) {
+    auto* terms_raw = pg_guard([&] { return PG_DETOAST_DATUM(PG_GETARG_DATUM(2)); });
+    auto* idf_raw = pg_guard([&] { return PG_DETOAST_DATUM(PG_GETARG_DATUM(3)); });
+    auto* cached = static_cast<Bm25Terms*>(fcinfo->flinfo->fn_extra);
+    if (cached && same_bytes(cached->terms_raw, terms_raw) && same_bytes(cached->idf_raw, idf_raw)) return cached;
+    std::vector<std::string> terms = text_values(PointerGetDatum(terms_raw));
+    Datum* idf_items = nullptr;
+    bool* idf_nulls = nullptr;
+    int idf_count = 0;
+    pg_guard([&] {
+        deconstruct_array(reinterpret_cast<ArrayType*>(idf_raw), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                          &idf_items, &idf_nulls, &idf_count);
+    });
+    if (static_cast<size_t>(idf_count) != terms.size())
+        throw Error(ErrorCode::InvalidParameterValue, "rag_bm25_score: terms and idf must have the same length");
+    return pg_guard([&] {
+        if (cached) free_terms(cached);
+        MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+        auto* t = static_cast<Bm25Terms*>(palloc(sizeof(Bm25Terms)));
+        t->terms_raw = static_cast<struct varlena*>(palloc(VARSIZE_ANY(terms_raw)));
+        memcpy(t->terms_raw, terms_raw, VARSIZE_ANY(terms_raw));
+        t->idf_raw = static_cast<struct varlena*>(palloc(VARSIZE_ANY(idf_raw)));
+        memcpy(t->idf_raw, idf_raw, VARSIZE_ANY(idf_raw));
+        t->count = idf_count;
+        t->terms = static_cast<char**>(palloc(sizeof(char*) * std::max(1, idf_count)));
+        t->lengths = static_cast<int*>(palloc(sizeof(int) * std::max(1, idf_count)));
+        t->idf = static_cast<double*>(palloc(sizeof(double) * std::max(1, idf_count)));
+        t->skip = static_cast<bool*>(palloc(sizeof(bool) * std::max(1, idf_count)));
+        for (int i = 0; i < idf_count; ++i) {
+            t->terms[i] = pnstrdup(terms[i].data(), terms[i].size());
+            t->lengths[i] = static_cast<int>(terms[i].size());
+            t->skip[i] = idf_nulls[i];
+            t->idf[i] = idf_nulls[i] ? 0 : DatumGetFloat8(idf_items[i]);
+        }
+        MemoryContextSwitchTo(old);
+        fcinfo->flinfo->fn_extra = t;
+        return t;
+    });
+}
+
+}  // namespace
+
 // rag_bm25_score(tsv, token_count, terms, idf, k1, b, avgdl) -> float8: the chunk's BM25 for the query's
 // terms (idf aligned with terms), the same expression as rag_bm25's, summed term by term.
 PGRAG_FUNCTION(rag_bm25_score) {
     TSVector tsv = pg_guard([&] { return PG_GETARG_TSVECTOR(0); });
     double length = static_cast<double>(PG_GETARG_INT32(1));
-    std::vector<std::string> terms = text_values(PG_GETARG_DATUM(2));
-    Datum* idf_items = nullptr;
-    bool* idf_nulls = nullptr;
-    int idf_count = 0;
-    pg_guard([&] {
-        deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &idf_items,
-                          &idf_nulls, &idf_count);
-    });
-    if (static_cast<size_t>(idf_count) != terms.size())
-        throw Error(ErrorCode::InvalidParameterValue, "rag_bm25_score: terms and idf must have the same length");
+    const Bm25Terms* q = bm25_terms(fcinfo);
     double k1 = PG_GETARG_FLOAT8(4), b = PG_GETARG_FLOAT8(5), avgdl = PG_GETARG_FLOAT8(6);
     WordEntry* entries = ARRPTR(tsv);
     char* strings = STRPTR(tsv);
     double score = 0;
-    for (size_t i = 0; i < terms.size(); ++i) {
-        if (idf_nulls[i]) continue;
+    for (int i = 0; i < q->count; ++i) {
+        if (q->skip[i]) continue;
         for (int32 e = 0; e < tsv->size; ++e) {
-            if (entries[e].len != terms[i].size() || memcmp(strings + entries[e].pos, terms[i].data(), entries[e].len) != 0)
+            if (static_cast<int>(entries[e].len) != q->lengths[i] ||
+                memcmp(strings + entries[e].pos, q->terms[i], entries[e].len) != 0)
                 continue;
             // tf: the lexeme's positions (1 when it has none), as rag_bm25 counts them.
             double f = entries[e].haspos ? POSDATALEN(tsv, &entries[e]) : 1;
-            score += DatumGetFloat8(idf_items[i]) * ((f * (k1 + 1)) / (f + k1 * (1 - b + b * length / avgdl)));
+            score += q->idf[i] * ((f * (k1 + 1)) / (f + k1 * (1 - b + b * length / avgdl)));
             break;
         }
     }

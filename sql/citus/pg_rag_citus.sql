@@ -29,12 +29,12 @@ END $$;
 CREATE OR REPLACE FUNCTION rag_propagate_identity() RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
 DECLARE setting text;
 BEGIN
-    IF NOT public.rag_knowledge_base_distributed() THEN
-        RETURN;
-    END IF;
     IF coalesce(current_setting('pg_rag.user_id', true), '') = '' AND coalesce(current_setting('pg_rag.tenant_id', true), '') = ''
        AND coalesce(current_setting('pg_rag.user_admin', true), 'off') = 'off' THEN
         RETURN;   -- nothing asserted: the workers see the same role, hence the same caller
+    END IF;
+    IF NOT public.rag_knowledge_base_distributed() THEN
+        RETURN;
     END IF;
     SET LOCAL citus.propagate_set_commands = 'local';
     FOREACH setting IN ARRAY ARRAY['pg_rag.user_id', 'pg_rag.tenant_id', 'pg_rag.user_admin'] LOOP
@@ -188,7 +188,8 @@ $$;
 -- As in 0.7.0 on one node. Distributed, the change-log triggers run on the shards and write each
 -- worker's rag_kb_changes: on the coordinator the version is its own with every worker's (read
 -- committed, over Citus' own connections: a transaction's uncommitted writes change it at commit).
-CREATE OR REPLACE FUNCTION rag_kb_version() RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+-- Parallel restricted: distributed, it asks the workers.
+CREATE OR REPLACE FUNCTION rag_kb_version() RETURNS text LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = public, pg_catalog, pg_temp AS $$
 DECLARE here text := public.rag_kb_local_version();
         there text;
@@ -312,13 +313,14 @@ BEGIN
       INTO ids, scores, vector_ranks, keyword_ranks
       FROM public.rag_search_ranked(rag_search.query, NULL, rag_search.k, rag_search.mode, rag_search.filter)
            WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord);
+    -- The rows by id, the ranking's columns picked by position (no join with a function: Citus pushes
+    -- this down to the shards as it is, and orders the few rows on the coordinator).
     RETURN QUERY
-    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, r.score, r.vector_rank, r.keyword_rank, d.metadata
-    FROM unnest(ids, scores, vector_ranks, keyword_ranks) WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord)
-    JOIN public.rag_chunks c ON c.id = r.chunk_id
-    JOIN public.rag_documents d ON d.id = c.document_id
+    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, scores[array_position(ids, c.id)],
+           vector_ranks[array_position(ids, c.id)], keyword_ranks[array_position(ids, c.id)], d.metadata
+    FROM public.rag_chunks c JOIN public.rag_documents d ON d.id = c.document_id
     WHERE c.id = ANY (ids)
-    ORDER BY r.ord;
+    ORDER BY array_position(ids, c.id);
 END $$;
 
 CREATE OR REPLACE FUNCTION rag_search(query_embedding embedding, k integer DEFAULT 5, filter jsonb DEFAULT NULL)
@@ -335,11 +337,12 @@ BEGIN
       INTO ids, scores, vector_ranks, keyword_ranks
       FROM public.rag_search_ranked(NULL, rag_search.query_embedding, rag_search.k, 'vector', rag_search.filter)
            WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord);
+    -- The rows by id, the ranking's columns picked by position (no join with a function: Citus pushes
+    -- this down to the shards as it is, and orders the few rows on the coordinator).
     RETURN QUERY
-    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, r.score, r.vector_rank, r.keyword_rank, d.metadata
-    FROM unnest(ids, scores, vector_ranks, keyword_ranks) WITH ORDINALITY r(chunk_id, score, vector_rank, keyword_rank, ord)
-    JOIN public.rag_chunks c ON c.id = r.chunk_id
-    JOIN public.rag_documents d ON d.id = c.document_id
+    SELECT c.id, c.document_id, d.title, d.source, c.content, c.heading, scores[array_position(ids, c.id)],
+           vector_ranks[array_position(ids, c.id)], keyword_ranks[array_position(ids, c.id)], d.metadata
+    FROM public.rag_chunks c JOIN public.rag_documents d ON d.id = c.document_id
     WHERE c.id = ANY (ids)
-    ORDER BY r.ord;
+    ORDER BY array_position(ids, c.id);
 END $$;

@@ -80,5 +80,19 @@ INSERT INTO results SELECT 'rag_distribute again keeps the shards', rag_distribu
 DO $$ BEGIN PERFORM rag_distribute(by => 'tenant'); INSERT INTO pg_temp.results VALUES ('rag_distribute by tenant is refused', false, 'accepted');
 EXCEPTION WHEN invalid_parameter_value THEN INSERT INTO pg_temp.results VALUES ('rag_distribute by tenant is refused', true, NULL); END $$;
 
+-- rag_bm25_score refuses what it cannot score, with the right SQLSTATE.
+DO $$ BEGIN PERFORM rag_bm25_score('a:1'::tsvector, 1, '{a,b}', '{1}', 1.2, 0.75, 1);
+  INSERT INTO pg_temp.results VALUES ('rag_bm25_score refuses terms and idf of different lengths', false, 'accepted');
+EXCEPTION WHEN invalid_parameter_value THEN
+  INSERT INTO pg_temp.results VALUES ('rag_bm25_score refuses terms and idf of different lengths', true, NULL); END $$;
+DO $$ BEGIN PERFORM rag_bm25_score('a:1'::tsvector, 1, ARRAY['a', NULL], '{1,2}', 1.2, 0.75, 1);
+  INSERT INTO pg_temp.results VALUES ('rag_bm25_score refuses a NULL term', false, 'accepted');
+EXCEPTION WHEN null_value_not_allowed THEN
+  INSERT INTO pg_temp.results VALUES ('rag_bm25_score refuses a NULL term', true, NULL); END $$;
+INSERT INTO results
+SELECT 'rag_bm25_score: tf from positions, BM25 of one term', abs(s - want) < 1e-12, s::text || ' vs ' || want::text
+FROM (SELECT rag_bm25_score('a:1,2,3 b:4'::tsvector, 4, '{a,zz}', '{2.0,5.0}', 1.2, 0.75, 8) AS s,
+             2.0 * (3 * 2.2) / (3 + 1.2 * (1 - 0.75 + 0.75 * 4 / 8.0)) AS want) x;
+
 SELECT CASE WHEN ok THEN 'PASS ' ELSE 'FAIL ' END || name || coalesce(CASE WHEN NOT ok THEN ': ' || detail END, '')
 FROM results ORDER BY ok, name;
