@@ -10,6 +10,9 @@ chunks="${1:-20000}"
 seconds="${2:-15}"
 base="${PGRAG_CITUS_BENCH_PORT_BASE:-56440}"
 single=$((base + 1)) coordinator=$((base + 10))
+# Each coordinator backend keeps its connections to the workers across queries (Citus keeps 1 by default
+# and opens the others per query: most of a small query's time).
+export PGRAG_PG_OPTS="${PGRAG_PG_OPTS:--c citus.max_cached_conns_per_worker=8}"
 dir="$(mktemp -d /tmp/pg_rag_citus_bench.XXXXXX)"
 chmod 755 "$dir"
 trap 'bash tests/citus/cluster.sh stop "$dir"; rm -rf "$dir"' EXIT

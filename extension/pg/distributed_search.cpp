@@ -113,21 +113,29 @@ struct CorpusStats {
     std::vector<double> df;
 };
 
+// Two pushed-down aggregates: N and the total length (no tsvector read), then each term's df through
+// the shards' GIN index (a per-row test of every term would decompress every chunk's tsvector).
 CorpusStats corpus_stats(const ExtensionCatalog& cat, Oid chunks, const KeywordQuery& kq) {
-    Query q;
-    q.sql = "SELECT count(*), coalesce(sum(c.token_count), 0)::float8";
-    for (const std::string& t : kq.term_queries)
-        q.sql += ", count(*) FILTER (WHERE c.tsv @@ " + q.arg({TEXTOID, text_datum(t)}) + "::tsquery)";
-    q.sql += " FROM " + cat.schema_sql + ".rag_chunks c WHERE true";
-    q.sql += visible_to_caller(q, chunks);
+    Query corpus;
+    corpus.sql = "SELECT count(*), coalesce(sum(c.token_count), 0)::float8 FROM " + cat.schema_sql +
+                 ".rag_chunks c WHERE true" + visible_to_caller(corpus, chunks);
+    Query df;
+    df.sql = "SELECT t.i, count(*) FROM unnest(" + df.arg({TEXTARRAYOID, text_array(kq.term_queries)}) +
+             "::text[]) WITH ORDINALITY t(q, i) JOIN " + cat.schema_sql +
+             ".rag_chunks c ON c.tsv @@ t.q::tsquery WHERE true" + visible_to_caller(df, chunks) + " GROUP BY t.i";
     CorpusStats stats;
+    stats.df.assign(kq.term_queries.size(), 0);
     as_role(relation_owner(cat, "rag_chunks"), [&] {
-        run_sql(q.sql, q.args, true, [&](const SqlRow& row) {
+        run_sql(corpus.sql, corpus.args, true, [&](const SqlRow& row) {
             bool n;
             stats.n = static_cast<double>(DatumGetInt64(row.get(1, &n)));
             stats.length_sum = DatumGetFloat8(row.get(2, &n));
-            for (size_t i = 0; i < kq.term_queries.size(); ++i)
-                stats.df.push_back(static_cast<double>(DatumGetInt64(row.get(static_cast<int>(i) + 3, &n))));
+        });
+        run_sql(df.sql, df.args, true, [&](const SqlRow& row) {
+            bool n;
+            int64 i = DatumGetInt64(row.get(1, &n));
+            if (i >= 1 && static_cast<size_t>(i) <= stats.df.size())
+                stats.df[static_cast<size_t>(i) - 1] = static_cast<double>(DatumGetInt64(row.get(2, &n)));
         });
     });
     return stats;

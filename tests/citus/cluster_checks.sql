@@ -31,9 +31,9 @@ FROM pg_temp.task_query($$SELECT c.id, c.document_id, rag_bm25_score(c.tsv, c.to
   FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id WHERE c.tsv @@ 'refund'::tsquery AND d.metadata @> '{"group": 1}'
   ORDER BY 3 DESC, 1 LIMIT 10$$) t;
 INSERT INTO results
-SELECT 'the corpus statistics are one pushed-down aggregate', t ~ 'count' AND t ~ 'FILTER', t
-FROM pg_temp.task_query($$SELECT count(*), coalesce(sum(c.token_count), 0)::float8, count(*) FILTER (WHERE c.tsv @@ 'refund'::tsquery)
-  FROM rag_chunks c$$) t;
+SELECT 'the terms'' document frequencies are counted on the shards (GIN), merged here', t ~ 'count' AND t ~ 'unnest', t
+FROM pg_temp.task_query($$SELECT t.i, count(*) FROM unnest('{refund,shipping}'::text[]) WITH ORDINALITY t(q, i)
+  JOIN rag_chunks c ON c.tsv @@ t.q::tsquery GROUP BY t.i$$) t;
 
 -- Every shard has the row-level security policies and the token-count trigger.
 INSERT INTO results
