@@ -281,6 +281,9 @@ BEGIN
     SET LOCAL citus.enable_unsafe_triggers = on;
     PERFORM create_distributed_table('public.rag_documents', 'id', shard_count => rag_distribute.shard_count);
     PERFORM create_distributed_table('public.rag_chunks', 'document_id', colocate_with => 'public.rag_documents');
+    -- An existing knowledge base was copied to the shards: the coordinator's copy is only taking space.
+    PERFORM truncate_local_data_after_distributing_table('public.rag_chunks');
+    PERFORM truncate_local_data_after_distributing_table('public.rag_documents');
     SELECT count(*) INTO shards FROM pg_dist_shard WHERE logicalrelid = 'public.rag_chunks'::regclass;
     RETURN shards;
 END $$;

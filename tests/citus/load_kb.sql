@@ -37,6 +37,10 @@ FROM generate_series(1, 150) g;
 SELECT count(rag_ingest_file(pg_read_binary_file(:'files' || '/' || f), f, '{"group": 1}'))
 FROM unnest(ARRAY['guide.md', 'faq.json', 'products.csv', 'store.html', 'refund-policy.pdf']) f;
 
+-- On the cluster, the knowledge base so far is distributed now (copied to the shards by rag_distribute);
+-- everything after this is written to a distributed knowledge base.
+SELECT CASE WHEN to_regproc('create_distributed_table') IS NOT NULL THEN rag_distribute(shard_count => 8) END AS shards;
+
 -- Each user's own documents.
 SET ROLE rag_alice;
 SELECT count(rag_ingest('Alice ' || g, pg_temp.words('alice' || g, 150), jsonb_build_object('group', g % 3),
