@@ -3,7 +3,7 @@
 # (same script, its own port and data directory). Fenced blocks marked `sql` run in order through psql in
 # the `pg_rag` database (each block stops at its first error); blocks marked `sh` run with bash from a
 # scratch folder holding a docs/ folder of sample files. Blocks marked otherwise (`console` for make
-# commands, `sql provider` for calls that need a real provider's key, `sql upgrade` for upgrade steps, `text`) are shown, not run.
+# commands, `sql provider` for calls that need a real provider's key, `sql upgrade` for upgrade steps, `sql citus` for steps on a Citus cluster, `text`) are shown, not run.
 # Prints "readme examples: N passed, M failed"; exits non-zero when any block fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -7,6 +7,7 @@
 #include "../core/fusion.hpp"
 #include "args.hpp"
 #include "boundary.hpp"
+#include "distributed_search.hpp"
 #include "search.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
@@ -127,15 +128,20 @@ PGRAG_FUNCTION(rag_search_ranked) {
 
     std::vector<Neighbour> near;
     std::vector<ScoredChunk> words;
+    // Citus hook: a distributed knowledge base is searched per shard, merged here (distributed_search.cpp).
+    bool distributed = knowledge_base_distributed(cat);
+    auto nearest_k = distributed ? distributed_vector_top_k : vector_top_k;
     if (mode != SearchMode::Keyword) {
         if (by_embedding) {
-            near = vector_top_k(cat, embedding_arg(fcinfo, 1), candidates, filter, std::nullopt, metric);
+            near = nearest_k(cat, embedding_arg(fcinfo, 1), candidates, filter, std::nullopt, metric);
         } else {
             auto [embedding, model] = embed_query(cat, *query);
-            near = vector_top_k(cat, embedding, candidates, filter, model, metric);
+            near = nearest_k(cat, embedding, candidates, filter, model, metric);
         }
     }
-    if (mode != SearchMode::Vector) words = keyword_top_k(cat, *query, candidates, filter);
+    if (mode != SearchMode::Vector)
+        words = distributed ? distributed_keyword_top_k(cat, *query, candidates, filter)
+                            : keyword_top_k(cat, *query, candidates, filter);
 
     std::vector<Ranked> out;
     if (mode == SearchMode::Vector) {
