@@ -33,14 +33,8 @@ single=$((base + 1)) coordinator=$((base + 10))
 mkdir -p "$dir/files" && cp tests/data/* "$dir/files/" && chmod -R a+rX "$dir/files"
 run() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$1" -d kb "${@:2}"; }
 failed=0
-# The functions of sql/citus on every node (as pg_rag 0.8.0 will have them; they change nothing on one
-# node); tests/citus/load_kb.sql distributes the knowledge base half-way through loading it.
-# (On a worker Citus refuses DDL unless told it is not to be propagated.)
-run "$single" -f sql/citus/pg_rag_citus.sql >>"$dir/setup.log" 2>&1 || failed=1
-for port in $((base + 11)) $((base + 12)); do
-  PGOPTIONS='-c citus.enable_ddl_propagation=off' run "$port" -f sql/citus/pg_rag_citus.sql >>"$dir/setup.log" 2>&1 || failed=1
-done
-run "$coordinator" -f sql/citus/pg_rag_citus.sql >>"$dir/setup.log" 2>&1 || failed=1
+# pg_rag 0.8.0 has the Citus functions (rag_distribute and the rest) on every node: CREATE EXTENSION
+# made them; tests/citus/load_kb.sql distributes the knowledge base half-way through loading it.
 for port in "$single" "$coordinator"; do
   run "$port" -v files="$dir/files" -f tests/citus/load_kb.sql >"$dir/load-$port.log" 2>&1 || failed=1
 done

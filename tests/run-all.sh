@@ -2,7 +2,7 @@
 # Runs every test: GoogleTest unit tests (ctest), pg_regress and pg_isolation_regress against a
 # throwaway cluster, the PGXS build (it must build the same module as CMake), the .clang-format check,
 # a short run of each fuzz target, the HTTP server's integration tests, the openai npm client against
-# the server, the chat page in a browser and the README examples.
+# the server, the chat page in a browser, the Citus equivalence test and the README examples.
 # Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -139,6 +139,17 @@ web_line=$(grep -E '^web tests: [0-9]+ passed, [0-9]+ failed' "$BUILD/web-tests.
 if [[ "$web_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
   passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
 else
+  failed=$((failed + 1))
+fi
+
+# 8b. The knowledge base distributed with Citus gives the same answers as one node (tests/citus-tests.sh;
+# builds Citus from ../shared/anchors when it is not installed, skipped with a message when that is absent).
+note "Citus equivalence test"
+bash tests/citus-tests.sh 2>&1 | tee "$BUILD/citus-tests.log"
+citus_line=$(grep -E '^citus tests: ' "$BUILD/citus-tests.log" | tail -1)
+if [[ "$citus_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+elif [[ "$citus_line" != *skipped* ]]; then
   failed=$((failed + 1))
 fi
 

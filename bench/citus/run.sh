@@ -18,8 +18,6 @@ chmod 755 "$dir"
 trap 'bash tests/citus/cluster.sh stop "$dir"; rm -rf "$dir"' EXIT
 bash tests/citus/cluster.sh start "$dir" "$base" >"$dir/start.log" 2>&1 || { cat "$dir/start.log"; tail -5 "$dir"/*/server.log; exit 1; }
 run() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$1" -d kb "${@:2}"; }
-run "$single" -f sql/citus/pg_rag_citus.sql >/dev/null
-run "$coordinator" -f sql/citus/pg_rag_citus.sql >/dev/null
 run "$coordinator" -tAc "SELECT rag_distribute(shard_count => ${PGRAG_CITUS_BENCH_SHARDS:-8})" >/dev/null
 model=$(run "$single" -tAc "SELECT rag_embedding_model()")
 # The same synthetic corpus on both: documents of 10 chunks, words drawn Zipf-like by hashing (a
