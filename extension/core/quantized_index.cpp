@@ -22,9 +22,14 @@ constexpr size_t kAssignBlock = 256;             // rows per sgemm block when as
 constexpr size_t kWriteChunk = size_t{4} << 20;  // bytes handed to `write` at a time
 constexpr size_t kDefaultSamplePerList = 64;
 constexpr size_t kDefaultSampleAtLeast = 65536;  // small bases: k-means converges poorly on 64 per list
-constexpr size_t kDefaultProbeRows = 8192;       // default probes scan at least this many rows...
-constexpr size_t kDefaultProbeShare = 64;        // ...and at least 1/64 of the lists
-constexpr size_t kEstimateRows = 2048;           // rows seen before a filter's share of accepted rows counts
+// Up to this many rows k-means trains on every row for more rounds: ~100 rows per list is too few to
+// place the centroids well in 10 rounds (bench/README.md, "Approximate index (core)").
+constexpr size_t kSmallBaseRows = 250000;
+constexpr int kSmallBaseIterations = 25;
+constexpr int kDefaultIterations = 10;
+constexpr size_t kDefaultProbeRows = 8192;  // default probes scan at least this many rows...
+constexpr size_t kDefaultProbeShare = 64;   // ...and at least 1/64 of the lists
+constexpr size_t kEstimateRows = 2048;      // rows seen before a filter's share of accepted rows counts
 
 enum class IndexMetric : uint32_t { Cosine = 0, L2 = 1, InnerProduct = 2 };
 
@@ -301,7 +306,8 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     if (m.dims == 0) throw Error(ErrorCode::InvalidParameterValue, "the approximate index needs dimensions");
     if (m.rows > std::numeric_limits<uint32_t>::max())
         throw Error(ErrorCode::ProgramLimitExceeded, "the approximate index holds at most 4294967295 rows");
-    if (o.iterations < 0) throw Error(ErrorCode::InvalidParameterValue, "k-means iterations must not be negative");
+    if (o.iterations < -1)
+        throw Error(ErrorCode::InvalidParameterValue, "k-means iterations must be -1 (by size) or more");
     const size_t n = m.rows, dims = m.dims;
     // Lists partition directions (spherical k-means on unit rows) for every metric: with L2 k-means,
     // noisy rows gather in a few lists around short centroids. Codes are residuals to the unit centroid,
@@ -314,8 +320,11 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     // k-means on a random sample of rows.
     std::vector<float> centroids;
     if (lists) {
+        const bool small = n <= kSmallBaseRows;
         size_t count = o.sample ? std::min(o.sample, n)
+                       : small  ? n
                                 : std::min(n, std::max(kDefaultSamplePerList * lists, kDefaultSampleAtLeast));
+        const int iterations = o.iterations >= 0 ? o.iterations : small ? kSmallBaseIterations : kDefaultIterations;
         count = std::max(count, lists);
         std::vector<uint32_t> pick(n);
         for (size_t i = 0; i < n; ++i) pick[i] = static_cast<uint32_t>(i);
@@ -327,7 +336,7 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
             load_row(m, pick[j], true, &sample[j * dims]);
         }
         std::vector<uint32_t>().swap(pick);
-        centroids = train_centroids(sample, count, dims, lists, o.iterations, true, rng, deadline);
+        centroids = train_centroids(sample, count, dims, lists, iterations, true, rng, deadline);
     }
     std::vector<float> norms;
     centroid_norms(centroids, lists, dims, norms);

@@ -130,13 +130,16 @@ PGRAG_FUNCTION(rag_search_ranked) {
     std::vector<ScoredChunk> words;
     // Citus hook: a distributed knowledge base is searched per shard, merged here (distributed_search.cpp).
     bool distributed = knowledge_base_distributed(cat);
-    auto nearest_k = distributed ? distributed_vector_top_k : vector_top_k;
+    auto nearest_k = [&](Embedding* q, const std::optional<std::string>& model) {
+        return distributed ? distributed_vector_top_k(cat, q, candidates, filter, model, metric)
+                           : vector_top_k(cat, q, candidates, filter, model, metric);
+    };
     if (mode != SearchMode::Keyword) {
         if (by_embedding) {
-            near = nearest_k(cat, embedding_arg(fcinfo, 1), candidates, filter, std::nullopt, metric);
+            near = nearest_k(embedding_arg(fcinfo, 1), std::nullopt);
         } else {
             auto [embedding, model] = embed_query(cat, *query);
-            near = nearest_k(cat, embedding, candidates, filter, model, metric);
+            near = nearest_k(embedding, model);
         }
     }
     if (mode != SearchMode::Vector)
