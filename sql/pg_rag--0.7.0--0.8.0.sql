@@ -204,7 +204,7 @@ END $$;
 
 -- The 0.7.0 rag_kb_version() of this node's own change log.
 CREATE OR REPLACE FUNCTION rag_kb_local_version() RETURNS text LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = public, pg_catalog, pg_temp AS $$
+SET search_path = @extschema@, pg_catalog, pg_temp AS $$
     SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text FROM @extschema@.rag_kb_changes
 $$;
 
@@ -213,7 +213,7 @@ $$;
 -- committed, over Citus' own connections: a transaction's uncommitted writes change it at commit).
 -- Parallel restricted: distributed, it asks the workers.
 CREATE OR REPLACE FUNCTION rag_kb_version() RETURNS text LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = public, pg_catalog, pg_temp AS $$
+SET search_path = @extschema@, pg_catalog, pg_temp AS $$
 DECLARE here text := @extschema@.rag_kb_local_version();
         there text;
 BEGIN
@@ -234,7 +234,7 @@ END $$;
 -- installed on them (CREATE EXTENSION on the coordinator does that when the workers are already added).
 -- Returns the number of shards of rag_chunks.
 CREATE OR REPLACE FUNCTION rag_distribute(shard_count integer DEFAULT 32, by text DEFAULT 'document')
-RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = public, pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = @extschema@, pg_catalog, pg_temp AS $$
 DECLARE
     shards integer;
     tbl text;

@@ -516,7 +516,7 @@ CREATE TRIGGER rag_note_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON r
 -- committed, over Citus' own connections: a transaction's uncommitted writes change it at commit).
 -- Parallel restricted: distributed, it asks the workers.
 CREATE FUNCTION rag_kb_version() RETURNS text LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = public, pg_catalog, pg_temp AS $$
+SET search_path = @extschema@, pg_catalog, pg_temp AS $$
 DECLARE here text := @extschema@.rag_kb_local_version();
         there text;
 BEGIN
@@ -1926,7 +1926,7 @@ RETURNS double precision AS 'MODULE_PATHNAME', 'rag_bm25_score' LANGUAGE C IMMUT
 
 -- The 0.7.0 rag_kb_version() of this node's own change log.
 CREATE FUNCTION rag_kb_local_version() RETURNS text LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-SET search_path = public, pg_catalog, pg_temp AS $$
+SET search_path = @extschema@, pg_catalog, pg_temp AS $$
     SELECT count(*)::text || ':' || coalesce(sum(id), 0)::text FROM @extschema@.rag_kb_changes
 $$;
 
@@ -1939,7 +1939,7 @@ $$;
 -- installed on them (CREATE EXTENSION on the coordinator does that when the workers are already added).
 -- Returns the number of shards of rag_chunks.
 CREATE FUNCTION rag_distribute(shard_count integer DEFAULT 32, by text DEFAULT 'document')
-RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = public, pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = @extschema@, pg_catalog, pg_temp AS $$
 DECLARE
     shards integer;
     tbl text;

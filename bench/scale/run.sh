@@ -117,6 +117,11 @@ fi
 APPROX_RECALL=""
 if step approximate && [ -n "$MODES" ]; then
   echo
+  # The index is built by rag_refresh_search_copies (a search in auto mode writes a base without it):
+  # read every row, write the base file with the index, as the server's maintenance loop would.
+  refresh_ms=$("${Q[@]}" -Atc "SELECT round(extract(epoch FROM clock_timestamp() - now()) * 1000) FROM (SELECT count(*) FROM rag_refresh_search_copies(force => true)) r" | tail -1)
+  echo "rag_refresh_search_copies(force => true): $refresh_ms ms (reads every chunk, writes the base file with the approximate index)"
+  "${Q[@]}" -P footer=off -c "SELECT copy, dims, generation, chunks, indexed FROM rag_refresh_search_copies()"
   echo "Approximate modes, $QUERIES queries from the mixture (recall@10 against exact; ratio = exact / mode)"
   for mode in $MODES; do
     "${Q[@]}" -o /dev/null -c "SET pg_rag.search = '$mode'; SELECT scale_run('$mode', '$RAG', 'scale_queries', $QUERIES)"

@@ -139,6 +139,12 @@ SELECT day = (now() AT TIME ZONE 'UTC')::date AS today, user_id, questions FROM 
 DELETE FROM rag_api_keys;
 DELETE FROM rag_usage_events;
 
+-- Citus is not installed here: the knowledge base is not distributed, and rag_distribute says why.
+SELECT rag_knowledge_base_distributed() AS distributed, rag_kb_local_version() = rag_kb_version() AS one_node_version;
+SELECT rag_propagate_identity();
+SELECT rag_distribute();
+SELECT round(rag_bm25_score(to_tsvector('english', 'refund refund policy'), 3, ARRAY['refund'], ARRAY[1.5], 1.2, 0.75, 3)::numeric, 6) AS bm25;
+
 -- Settings from their C definitions: every pg_rag setting, numbers in base units without a unit.
 SELECT rag_setting('pg_rag.rrf_k'), rag_setting('pg_rag.request_timeout'), rag_setting('pg_rag.search_cache_mb'),
        rag_setting('pg_rag.answer_cache'), rag_setting('pg_rag.llm_providers'), rag_setting('pg_rag.system_prompt');
