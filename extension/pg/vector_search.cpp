@@ -35,6 +35,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 }
 
 namespace pgrag::pg {
@@ -644,6 +645,13 @@ PGRAG_FUNCTION(rag_search_plan) {
 PGRAG_FUNCTION(rag_refresh_search_copies) {
     bool force = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
     ExtensionCatalog cat = extension_catalog(fcinfo);
+    // Stale copies are rebuilt for anyone (a search would rebuild them too); forcing rewrites every
+    // base of the database, so only the knowledge base's owner may ask for it again and again.
+    Oid owner = relation_owner(cat, "rag_chunks");
+    if (force && !pg_guard([&] { return has_privs_of_role(GetUserId(), owner); }))
+        throw Error(ErrorCode::InsufficientPrivilege,
+                    "rag_refresh_search_copies: only the knowledge base's owner may force a rebuild", "",
+                    "Without force, stale copies are rebuilt for any caller.");
     std::vector<RefreshedCopy> done = refresh_vector_copies(cat, force);
     pg_guard([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);

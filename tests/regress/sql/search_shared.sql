@@ -186,6 +186,8 @@ INSERT INTO seen_by_mallory SELECT 'approximate, filter', chunk_id
   FROM rag_search_vector((SELECT e FROM probe), 100, '{"part": 3}');
 SELECT path, base_rows FROM rag_search_plan((SELECT e FROM probe), 100);
 SELECT state, base_rows FROM copy_state();  -- counts what mallory may see
+SELECT count(*) FROM rag_refresh_search_copies(force => true);  -- refused: only the owner forces rebuilds
+SELECT count(*) >= 0 AS refreshed FROM rag_refresh_search_copies();  -- stale copies: anyone
 RESET pg_rag.search;
 RESET ROLE;
 SELECT mode, count(*) AS returned, count(*) FILTER (WHERE c.owner_id IS NOT NULL) AS others
