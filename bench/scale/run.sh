@@ -132,6 +132,15 @@ if step approximate && [ -n "$MODES" ]; then
       FROM scale_summary('$mode') a, scale_summary('exact') e, scale_first f WHERE f.method = '$mode'"
     [ -n "$APPROX_RECALL" ] || APPROX_RECALL=$("${Q[@]}" -Atc "SELECT round(recall::numeric, 4) FROM scale_summary('$mode')")
   done
+  # Speed against recall: pg_rag.search_probes (0: the index's default), the same queries.
+  echo
+  echo "pg_rag.search = approximate by pg_rag.search_probes (0: the default), $QUERIES queries"
+  for probes in ${PGRAG_SCALE_PROBES:-1 2 4 8 0}; do
+    "${Q[@]}" -o /dev/null -c "SET pg_rag.search = approximate; SET pg_rag.search_probes = $probes; SELECT scale_run('probes_$probes', '$RAG', 'scale_queries', $QUERIES)"
+    "${Q[@]}" -At -F ' | ' -c "SELECT 'probes $probes', round(a.median_ms::numeric, 2) || ' ms', 'p95 ' || round(a.p95_ms::numeric, 2) || ' ms',
+           'recall@10 ' || round(a.recall::numeric, 4), round((e.median_ms / a.median_ms)::numeric, 2) || 'x exact'
+      FROM scale_summary('probes_$probes') a, scale_summary('exact') e"
+  done
 fi
 
 if step pgvector; then

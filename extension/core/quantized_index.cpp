@@ -25,7 +25,7 @@ constexpr size_t kDefaultSampleAtLeast = 65536;  // small bases: k-means converg
 // Up to this many rows k-means trains on every row for more rounds: ~100 rows per list is too few to
 // place the centroids well in 10 rounds (bench/README.md, "Approximate index (core)").
 constexpr size_t kSmallBaseRows = 250000;
-constexpr int kSmallBaseIterations = 25;
+constexpr int kSmallBaseIterations = 15;
 constexpr int kDefaultIterations = 10;
 constexpr size_t kDefaultProbeRows = 8192;  // default probes scan at least this many rows...
 constexpr size_t kDefaultProbeShare = 64;   // ...and at least 1/64 of the lists
