@@ -6,27 +6,12 @@
 #include <limits>
 #include <queue>
 
+#include "bm25_ranking.hpp"
+
 namespace pgrag {
 namespace {
 
-// Bounds are inflated a little so that rounding in a score's sum never exceeds its bound.
-constexpr double kBoundSlack = 1 + 1e-9;
-
-// Heap order: the worst of the top k on top (lower score, then higher id).
-struct Worse {
-    bool operator()(const ScoredChunk& a, const ScoredChunk& b) const {
-        return a.score != b.score ? a.score > b.score : a.id < b.id;
-    }
-};
-using TopHeap = std::priority_queue<ScoredChunk, std::vector<ScoredChunk>, Worse>;
-
-bool better(double score, int64_t id, const ScoredChunk& than) {
-    return score > than.score || (score == than.score && id < than.id);
-}
-
-bool owner_allowed(const std::vector<int64_t>* owners, int64_t owner) {
-    return !owners || std::binary_search(owners->begin(), owners->end(), owner);
-}
+using namespace bm25_ranking;
 
 std::vector<ScoredChunk> drain(TopHeap& heap) {
     std::vector<ScoredChunk> out;

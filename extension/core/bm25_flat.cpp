@@ -6,6 +6,7 @@
 #include <queue>
 #include <utility>
 
+#include "bm25_ranking.hpp"
 #include "error.hpp"
 
 namespace pgrag {
@@ -15,7 +16,6 @@ constexpr char kMagic[8] = {'P', 'G', 'R', 'A', 'G', 'B', 'M', '5'};
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kByteOrder = 0x01020304;        // read back otherwise on a machine of the other byte order
 constexpr uint64_t kMaxCount = uint64_t{1} << 40;  // so that the layout's sums cannot overflow
-constexpr double kBoundSlack = 1 + 1e-9;           // as in bm25.cpp: rounding never exceeds a bound
 
 [[noreturn]] void damaged(const std::string& what) {
     throw Error(ErrorCode::DataException, "pg_rag: the shared keyword index is damaged: " + what,
@@ -101,21 +101,7 @@ class Emitter {
     uint64_t pos_ = 0;
 };
 
-// Heap order: the worst of the top k on top (lower score, then higher id), as Bm25Index ranks.
-struct Worse {
-    bool operator()(const ScoredChunk& a, const ScoredChunk& b) const {
-        return a.score != b.score ? a.score > b.score : a.id < b.id;
-    }
-};
-using TopHeap = std::priority_queue<ScoredChunk, std::vector<ScoredChunk>, Worse>;
-
-bool better(double score, int64_t id, const ScoredChunk& than) {
-    return score > than.score || (score == than.score && id < than.id);
-}
-
-bool owner_allowed(const std::vector<int64_t>* owners, int64_t owner) {
-    return !owners || std::binary_search(owners->begin(), owners->end(), owner);
-}
+using namespace bm25_ranking;
 
 void offer(TopHeap& heap, size_t k, const ScoredChunk& c) {
     if (heap.size() < k)
