@@ -50,8 +50,7 @@ struct KeywordCopy {
     bool too_big = false;                // over pg_rag.search_cache_mb: BM25 in SQL instead
     std::unique_ptr<Bm25Snapshot> base;  // nullptr: `index` holds every chunk
     uint64_t generation = 0;
-    uint64_t refused_generation = 0;  // a newer base this transaction could not catch up from: not retried in it
-    LocalTransactionId refused_in = InvalidLocalTransactionId;
+    RefusedBase refused;                   // a newer base this transaction could not catch up from: not retried in it
     std::unique_ptr<Bm25Overlay> overlay;  // with a base: its masked rows and the re-read chunks
     std::unique_ptr<Bm25Index> index;      // without a base: every chunk
     ScopeTable scopes;                     // the base's numbering, then the chunks re-read since
@@ -313,15 +312,10 @@ void sync(const ExtensionCatalog& cat) {
     if (copy.chunks != chunks || copy.cap_mb != cap_mb) forget();
     copy.chunks = chunks;
     copy.cap_mb = cap_mb;
-    if (!xid_assigned()) {
-        std::optional<snapshot::Listed> newest = newest_base();
-        bool refused = newest && newest->generation == copy.refused_generation && copy.refused_in == MyProc->lxid;
-        if (newest && !refused && (!copy.base || newest->generation > copy.generation)) {
-            if (adopt(cat, *newest)) return after_catch_up(cat);
-            copy.refused_generation = newest->generation;
-            copy.refused_in = MyProc->lxid;
-        }
-    }
+    std::optional<uint64_t> mapped = copy.base ? std::optional<uint64_t>(copy.generation) : std::nullopt;
+    if (!xid_assigned() && adopt_newest_base(newest_base(), mapped, copy.refused,
+                                             [&](const snapshot::Listed& f) { return adopt(cat, f); }))
+        return after_catch_up(cat);
     if (!copy.tracker.snapshot.empty()) {
         CatchUp change = catch_up(cat, copy.tracker);
         copy.tracker.snapshot.clear();  // until the copy is consistent again

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "storage/proc.h"
 }
 
 namespace pgrag::pg {
@@ -85,6 +86,15 @@ void remove_superseded(const std::string& kind, const std::string& key, uint64_t
             ::unlink(path.c_str());
     }
     remove_dropped_databases();
+}
+
+bool adopt_newest_base(const std::optional<snapshot::Listed>& newest, std::optional<uint64_t> mapped_generation,
+                       RefusedBase& refused, const std::function<bool(const snapshot::Listed&)>& adopt) {
+    if (!newest || (mapped_generation && newest->generation <= *mapped_generation)) return false;
+    if (newest->generation == refused.generation && refused.transaction == MyProc->lxid) return false;
+    if (adopt(*newest)) return true;
+    refused = {newest->generation, MyProc->lxid};
+    return false;
 }
 
 }  // namespace pgrag::pg

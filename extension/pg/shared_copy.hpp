@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,5 +46,17 @@ std::optional<snapshot::DirLock> lock_snapshot_dir(int wait_ms);
 // any kind whose key is another chunk table's, stale temporary files and dropped databases' directories.
 // Best effort: a file that cannot be removed is left.
 void remove_superseded(const std::string& kind, const std::string& key, uint64_t kept_generation, Oid chunks);
+
+// A newer base this transaction could not catch up from: not retried within the same transaction.
+struct RefusedBase {
+    uint64_t generation = 0;
+    uint32_t transaction = 0;  // the local transaction id that refused it (0: none)
+};
+
+// Switches to `newest` when the transaction has written nothing and it is newer than the base mapped
+// (`mapped_generation`; none mapped: any) and was not refused in this transaction: `adopt` maps it and
+// catches up (false: it could not, remembered in `refused`). True when adopted.
+bool adopt_newest_base(const std::optional<snapshot::Listed>& newest, std::optional<uint64_t> mapped_generation,
+                       RefusedBase& refused, const std::function<bool(const snapshot::Listed&)>& adopt);
 
 }  // namespace pgrag::pg

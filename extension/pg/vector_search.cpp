@@ -64,8 +64,7 @@ struct VectorCopy {
     double cap_mb = -1;  // pg_rag.search_cache_mb when loaded: a different cap decides afresh
     bool too_big = false;
     // A newer base this transaction could not catch up from (its snapshot is older): not retried in it.
-    uint64_t refused_generation = 0;
-    LocalTransactionId refused_in = InvalidLocalTransactionId;
+    RefusedBase refused;                   // a newer base this transaction could not catch up from: not retried in it
     std::unique_ptr<VectorSnapshot> base;  // nullptr: `rows` holds every chunk
     std::optional<QuantizedIndex> index;   // the base's approximate index, if it has one
     uint64_t generation = 0;
@@ -339,15 +338,10 @@ void sync(const ExtensionCatalog& cat, size_t dims) {
     copy.dims = dims;
     copy.chunks = chunks;
     copy.cap_mb = cap_mb;
-    if (!xid_assigned()) {
-        std::optional<snapshot::Listed> newest = newest_base();
-        bool refused = newest && newest->generation == copy.refused_generation && copy.refused_in == MyProc->lxid;
-        if (newest && !refused && (!copy.base || newest->generation > copy.generation)) {
-            if (adopt(cat, *newest)) return after_catch_up(cat);
-            copy.refused_generation = newest->generation;
-            copy.refused_in = MyProc->lxid;
-        }
-    }
+    std::optional<uint64_t> mapped = copy.base ? std::optional<uint64_t>(copy.generation) : std::nullopt;
+    if (!xid_assigned() && adopt_newest_base(newest_base(), mapped, copy.refused,
+                                             [&](const snapshot::Listed& f) { return adopt(cat, f); }))
+        return after_catch_up(cat);
     if (!copy.tracker.snapshot.empty()) {
         CatchUp change = catch_up(cat, copy.tracker);
         copy.tracker.snapshot.clear();  // until the copy is consistent again
