@@ -28,7 +28,6 @@
 
 extern "C" {
 #include "access/xact.h"
-#include "storage/proc.h"
 }
 
 namespace pgrag::pg {

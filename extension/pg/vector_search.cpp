@@ -34,7 +34,6 @@
 
 extern "C" {
 #include "access/xact.h"
-#include "storage/proc.h"
 #include "utils/acl.h"
 }
 
