@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
     bytes.reserve(o.rows * (o.dims + 16) + (size_t{64} << 20));
     t0 = std::chrono::steady_clock::now();
     double cpu0 = thread_cpu_seconds();
-    pgrag::build_quantized_index(
+    const pgrag::QuantizedBuildReport built = pgrag::build_quantized_index(
         view, o.build,
         [&](const void* p, size_t n) {
             const uint8_t* b = static_cast<const uint8_t*>(p);
@@ -251,9 +251,10 @@ int main(int argc, char** argv) {
     auto index = pgrag::QuantizedIndex::open(bytes.data(), bytes.size(), o.rows, o.dims);
     const double float_bytes = double(o.rows) * o.dims * sizeof(float);
     std::printf(
-        "build: %.1f s wall, %.1f s CPU (one thread); %zu lists; index %.1f MB = %.1f%% of the float rows (%.1f MB)\n",
-        build_wall, build_cpu, index.lists(), index.memory_bytes() / 1e6, 100.0 * index.memory_bytes() / float_bytes,
-        float_bytes / 1e6);
+        "build: %.1f s wall, %.1f s CPU (one thread); %zu lists, k-means on %zu rows, %d rounds; index %.1f MB = "
+        "%.1f%% of the float rows (%.1f MB)\n",
+        build_wall, build_cpu, index.lists(), built.trained_rows, built.rounds, index.memory_bytes() / 1e6,
+        100.0 * index.memory_bytes() / float_bytes, float_bytes / 1e6);
 
     // Exact baseline, and how the true neighbours sit in the mixture.
     const size_t k = 10;

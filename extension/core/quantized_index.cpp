@@ -10,6 +10,7 @@
 #include <string>
 
 #include "error.hpp"
+#include "kmeans.hpp"
 #include "quantized_kernels.hpp"
 
 namespace pgrag {
@@ -18,7 +19,7 @@ namespace {
 constexpr char kMagic[8] = {'P', 'G', 'R', 'A', 'G', 'Q', 'I', 'X'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kSectionAlign = 64;
-constexpr size_t kAssignBlock = 256;             // rows per sgemm block when assigning rows to lists
+constexpr size_t kAssignBlock = 256;             // rows per block when assigning rows to lists
 constexpr size_t kWriteChunk = size_t{4} << 20;  // bytes handed to `write` at a time
 constexpr size_t kDefaultSamplePerList = 64;
 constexpr size_t kDefaultSampleAtLeast = 65536;  // small bases: k-means converges poorly on 64 per list
@@ -26,6 +27,8 @@ constexpr size_t kDefaultSampleAtLeast = 65536;  // small bases: k-means converg
 // place the centroids well in 10 rounds (bench/README.md, "Approximate index (core)").
 constexpr size_t kSmallBaseRows = 250000;
 constexpr int kSmallBaseIterations = 15;
+constexpr size_t kSmallBaseSample = 32768;  // a small base trains on this many rows first...
+constexpr int kSampleRounds = 6;            // ...and on every row only if that has not converged in these
 constexpr int kDefaultIterations = 10;
 constexpr size_t kDefaultProbeRows = 8192;  // default probes scan at least this many rows...
 constexpr size_t kDefaultProbeShare = 64;   // ...and at least 1/64 of the lists
@@ -91,35 +94,6 @@ bool index_metric_of(Metric metric, IndexMetric* out) {
     }
 }
 
-// splitmix64: small, fast, and the same sequence everywhere.
-struct Random {
-    uint64_t state;
-    uint64_t next() {
-        uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
-
-// Calls `check` when at least 50 ms passed since the last call.
-class Deadline {
-  public:
-    explicit Deadline(const std::function<void()>& check) : check_(check), last_(std::chrono::steady_clock::now()) {}
-    void poll() {
-        if (!check_) return;
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_ < std::chrono::milliseconds(50)) return;
-        last_ = now;
-        check_();
-    }
-
-  private:
-    const std::function<void()>& check_;
-    std::chrono::steady_clock::time_point last_;
-};
-
 // Copies row r of m into out as floats, normalized to unit length for cosine (a zero row stays zero).
 void load_row(const MatrixView& m, size_t r, bool normalize, float* out) {
     const float* src = m.values + r * m.dims;
@@ -140,114 +114,6 @@ const float* code_origin(const float* unit_centroid, double squared_norm, bool c
         squared_norm > 0 && std::isfinite(squared_norm) ? static_cast<float>(std::sqrt(squared_norm)) : 0;
     for (size_t i = 0; i < dims; ++i) scratch[i] = length * unit_centroid[i];
     return scratch;
-}
-
-// Squared norms of the centroids.
-void centroid_norms(const std::vector<float>& centroids, size_t lists, size_t dims, std::vector<float>& out) {
-    out.resize(lists);
-    for (size_t j = 0; j < lists; ++j) {
-        double s = 0;
-        for (size_t i = 0; i < dims; ++i) s += double(centroids[j * dims + i]) * centroids[j * dims + i];
-        out[j] = static_cast<float>(s);
-    }
-}
-
-// The centroids in the kernels' panels (quantized_kernels.hpp), zero past the last list.
-std::vector<float> pack_panels(const std::vector<float>& centroids, size_t lists, size_t dims) {
-    const size_t width = align_up(lists, kPanelWidth);
-    std::vector<float> panels(width * dims, 0.0f);
-    for (size_t j = 0; j < lists; ++j)
-        for (size_t i = 0; i < dims; ++i)
-            panels[(j / kPanelWidth) * dims * kPanelWidth + i * kPanelWidth + j % kPanelWidth] =
-                centroids[j * dims + i];
-    return panels;
-}
-
-// Nearest list of each of `count` rows in `block` (row-major, dims wide, readable up to a multiple of
-// kTileRows rows): argmin ||c||^2 - 2 x.c (for unit rows and centroids the order of cosine).
-void assign_block(const float* block, size_t count, const std::vector<float>& panels, const std::vector<float>& norms,
-                  size_t lists, size_t dims, std::vector<float>& scores, uint32_t* out) {
-    const size_t width = align_up(lists, kPanelWidth), tiled = align_up(count, kTileRows);
-    scores.resize(tiled * width);
-    quantized_kernels().centroid_products(block, tiled, dims, panels.data(), width, scores.data());
-    for (size_t r = 0; r < count; ++r) {
-        const float* s = scores.data() + r * width;
-        size_t best = 0;
-        float best_key = std::numeric_limits<float>::infinity();
-        for (size_t j = 0; j < lists; ++j) {
-            float key = norms[j] - 2.0f * s[j];
-            if (key < best_key) {  // NaN rows (non-finite input) stay in list 0
-                best_key = key;
-                best = j;
-            }
-        }
-        out[r] = static_cast<uint32_t>(best);
-    }
-}
-
-// k-means on the sample (rows of dims floats): random distinct rows as the start, `iterations` rounds
-// of assign and average; an emptied list takes half of the largest one. Unit centroids for cosine.
-std::vector<float> train_centroids(const std::vector<float>& sample, size_t count, size_t dims, size_t lists,
-                                   int iterations, bool spherical, Random& rng, Deadline& deadline) {
-    std::vector<float> centroids(lists * dims);
-    {
-        std::vector<size_t> pick(count);
-        for (size_t i = 0; i < count; ++i) pick[i] = i;
-        for (size_t j = 0; j < lists; ++j) {
-            std::swap(pick[j], pick[j + rng.below(count - j)]);
-            std::memcpy(&centroids[j * dims], &sample[pick[j] * dims], dims * sizeof(float));
-        }
-    }
-    std::vector<uint32_t> assign(count, 0);
-    std::vector<float> norms, scores;
-    std::vector<double> sums(lists * dims);
-    std::vector<size_t> sizes(lists);
-    for (int it = 0; it < iterations; ++it) {
-        centroid_norms(centroids, lists, dims, norms);
-        const std::vector<float> panels = pack_panels(centroids, lists, dims);
-        for (size_t start = 0; start < count; start += kAssignBlock) {
-            deadline.poll();
-            size_t n = std::min(kAssignBlock, count - start);
-            assign_block(&sample[start * dims], n, panels, norms, lists, dims, scores, &assign[start]);
-        }
-        std::fill(sums.begin(), sums.end(), 0.0);
-        std::fill(sizes.begin(), sizes.end(), 0);
-        for (size_t r = 0; r < count; ++r) {
-            if ((r & 1023) == 0) deadline.poll();
-            double* s = &sums[assign[r] * dims];
-            const float* x = &sample[r * dims];
-            for (size_t i = 0; i < dims; ++i) s[i] += x[i];
-            sizes[assign[r]]++;
-        }
-        for (size_t j = 0; j < lists; ++j) {
-            if (sizes[j] == 0) continue;
-            for (size_t i = 0; i < dims; ++i)
-                centroids[j * dims + i] = static_cast<float>(sums[j * dims + i] / sizes[j]);
-        }
-        for (size_t j = 0; j < lists; ++j) {
-            if (sizes[j] != 0) continue;
-            size_t big = static_cast<size_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
-            // Two copies of the big centroid nudged apart; the next round splits its rows between them.
-            for (size_t i = 0; i < dims; ++i) {
-                float c = centroids[big * dims + i];
-                float nudge = (i % 2 ? 1.0f : -1.0f) * (std::fabs(c) + 1e-6f) / 1024.0f;
-                centroids[j * dims + i] = c + nudge;
-                centroids[big * dims + i] = c - nudge;
-            }
-            sizes[j] = sizes[big] / 2;
-            sizes[big] -= sizes[j];
-        }
-        if (spherical) {
-            for (size_t j = 0; j < lists; ++j) {
-                double s = 0;
-                for (size_t i = 0; i < dims; ++i) s += double(centroids[j * dims + i]) * centroids[j * dims + i];
-                if (s > 0)
-                    for (size_t i = 0; i < dims; ++i)
-                        centroids[j * dims + i] = float(centroids[j * dims + i] / std::sqrt(s));
-            }
-        }
-    }
-    return centroids;
 }
 
 // Buffers bytes for `write` and hands them over in large chunks.
@@ -290,6 +156,72 @@ size_t lists_for(size_t rows, const QuantizedBuildOptions& o) {
     return rows && !lists ? 1 : lists;
 }
 
+// Unit rows [pick...] of m, padded to whole tiles for the kernels.
+std::vector<float> unit_rows(const MatrixView& m, const std::vector<uint32_t>& pick, Deadline& deadline) {
+    std::vector<float> rows(align_up(pick.size(), kTileRows) * m.dims, 0.0f);
+    for (size_t j = 0; j < pick.size(); ++j) {
+        if ((j & 4095) == 0) deadline.poll();
+        load_row(m, pick[j], true, &rows[j * m.dims]);
+    }
+    return rows;
+}
+
+// `count` distinct random rows of [0, n), in order (reads m in order).
+std::vector<uint32_t> random_rows(size_t n, size_t count, Random& rng) {
+    std::vector<uint32_t> pick(n);
+    for (size_t i = 0; i < n; ++i) pick[i] = static_cast<uint32_t>(i);
+    for (size_t j = 0; j < count; ++j) std::swap(pick[j], pick[j + rng.below(n - j)]);
+    pick.resize(count);
+    std::sort(pick.begin(), pick.end());
+    return pick;
+}
+
+// The lists' centroids; when k-means saw every row, also its assignment and the unit rows.
+struct Trained {
+    std::vector<float> centroids, rows;
+    std::vector<uint32_t> assign;
+};
+
+// k-means for the lists. Explicit options train on `sample` rows (default: max(64 * lists, 65536)) for
+// `iterations` rounds. By default a small base first trains on a sample of kSmallBaseSample rows;
+// only if that has not converged within kSampleRounds does it train on every row, for
+// kSmallBaseIterations rounds (data that needs it: bench/README.md, "Approximate index (core)").
+Trained train_lists(const MatrixView& m, const QuantizedBuildOptions& o, size_t lists, Random& rng, Deadline& deadline,
+                    QuantizedBuildReport& report) {
+    Trained out;
+    const size_t n = m.rows, dims = m.dims;
+    if (!lists) return out;
+    const bool small = n <= kSmallBaseRows;
+    const int iterations = o.iterations >= 0 ? o.iterations : small ? kSmallBaseIterations : kDefaultIterations;
+    size_t count = o.sample ? std::min(o.sample, n)
+                   : small  ? std::min(n, std::max(kDefaultSamplePerList * lists, kSmallBaseSample))
+                            : std::min(n, std::max(kDefaultSamplePerList * lists, kDefaultSampleAtLeast));
+    count = std::max(count, lists);
+    const bool progressive = small && !o.sample && o.iterations < 0 && count < n;
+    std::vector<float> rows = unit_rows(m, random_rows(n, count, rng), deadline);
+    KMeansResult k =
+        spherical_kmeans(rows.data(), count, dims, lists, progressive ? kSampleRounds : iterations, rng, deadline);
+    report.trained_rows = count;
+    report.rounds = k.rounds;
+    if (progressive && !k.converged) {
+        std::vector<uint32_t> every(n);
+        for (size_t i = 0; i < n; ++i) every[i] = static_cast<uint32_t>(i);
+        rows = unit_rows(m, every, deadline);
+        count = n;
+        // From the start again: going on from the sample's centroids settles in worse lists (recall
+        // 0.908 against 0.960 on the hard mixture at 100k).
+        k = spherical_kmeans(rows.data(), n, dims, lists, iterations, rng, deadline);
+        report.trained_rows = n;
+        report.rounds += k.rounds;
+    }
+    out.centroids = std::move(k.centroids);
+    if (count == n) {  // trained on every row, in order: its assignment is the final one
+        out.assign = std::move(k.assign);
+        out.rows = std::move(rows);
+    }
+    return out;
+}
+
 }  // namespace
 
 size_t quantized_index_bytes(const MatrixView& m, const QuantizedBuildOptions& o) {
@@ -298,8 +230,9 @@ size_t quantized_index_bytes(const MatrixView& m, const QuantizedBuildOptions& o
     return layout(m.rows, m.dims, lists_for(m.rows, o), metric).total;
 }
 
-void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
-                           const std::function<void(const void*, size_t)>& write, const std::function<void()>& check) {
+QuantizedBuildReport build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
+                                           const std::function<void(const void*, size_t)>& write,
+                                           const std::function<void()>& check) {
     IndexMetric metric;
     if (!index_metric_of(o.metric, &metric))
         throw Error(ErrorCode::InvalidParameterValue, "the approximate index supports cosine, l2 and inner product");
@@ -317,50 +250,39 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     Deadline deadline(check);
     Random rng{o.seed};
 
-    // k-means on a random sample of rows.
-    std::vector<float> centroids;
-    if (lists) {
-        const bool small = n <= kSmallBaseRows;
-        size_t count = o.sample ? std::min(o.sample, n)
-                       : small  ? n
-                                : std::min(n, std::max(kDefaultSamplePerList * lists, kDefaultSampleAtLeast));
-        const int iterations = o.iterations >= 0 ? o.iterations : small ? kSmallBaseIterations : kDefaultIterations;
-        count = std::max(count, lists);
-        std::vector<uint32_t> pick(n);
-        for (size_t i = 0; i < n; ++i) pick[i] = static_cast<uint32_t>(i);
-        for (size_t j = 0; j < count; ++j) std::swap(pick[j], pick[j + rng.below(n - j)]);
-        std::sort(pick.begin(), pick.begin() + count);                       // reads m in order
-        std::vector<float> sample(align_up(count, kTileRows) * dims, 0.0f);  // whole tiles for the kernels
-        for (size_t j = 0; j < count; ++j) {
-            if ((j & 4095) == 0) deadline.poll();
-            load_row(m, pick[j], true, &sample[j * dims]);
-        }
-        std::vector<uint32_t>().swap(pick);
-        centroids = train_centroids(sample, count, dims, lists, iterations, true, rng, deadline);
-    }
-    std::vector<float> norms;
-    centroid_norms(centroids, lists, dims, norms);
+    QuantizedBuildReport report;
+    report.lists = lists;
+    Trained trained = train_lists(m, o, lists, rng, deadline, report);
+    std::vector<float>& centroids = trained.centroids;
+    std::vector<float>& trained_rows = trained.rows;
+    std::vector<uint32_t>& assign = trained.assign;
+    CentroidPanels panels(centroids, lists, dims);
+    const std::vector<float>& norms = panels.norms();
 
-    // Every row to its nearest list, and the range of the residuals per dimension.
-    std::vector<uint32_t> assign(n);
+    // Every row to its nearest list (unless k-means did), and the range of the residuals per dimension.
+    const bool assigned = assign.size() == n;
+    assign.resize(n);
     std::vector<float> lo(dims, std::numeric_limits<float>::infinity()),
         hi(dims, -std::numeric_limits<float>::infinity());
     {
-        const std::vector<float> panels = pack_panels(centroids, lists, dims);
-        std::vector<float> block(kAssignBlock * dims, 0.0f), scores, scaled(dims);
+        std::vector<float> block(kAssignBlock * dims, 0.0f), scaled(dims);
         for (size_t start = 0; start < n; start += kAssignBlock) {
             deadline.poll();
             size_t count = std::min(kAssignBlock, n - start);
-            for (size_t r = 0; r < count; ++r) load_row(m, start + r, true, &block[r * dims]);
-            assign_block(block.data(), count, panels, norms, lists, dims, scores, &assign[start]);
+            const float* unit = assigned ? &trained_rows[start * dims] : block.data();
+            if (!assigned) {
+                for (size_t r = 0; r < count; ++r) load_row(m, start + r, true, &block[r * dims]);
+                panels.nearest(block.data(), count, &assign[start]);
+            }
             for (size_t r = 0; r < count; ++r) {
                 const size_t row = start + r;
-                const float* x = cosine ? &block[r * dims] : m.values + row * dims;
+                const float* x = cosine ? &unit[r * dims] : m.values + row * dims;
                 const float* c = code_origin(&centroids[assign[row] * dims], m.norms[row], cosine, dims, scaled.data());
                 quantized_kernels().widen_range(x, c, dims, lo.data(), hi.data());
             }
         }
     }
+    std::vector<float>().swap(trained_rows);
     // code = round((residual - bias) / scale) in [-127, 127].
     Header h = layout(n, dims, lists, metric);
     std::vector<float> scale(h.stride, 0.0f), bias(h.stride, 0.0f), inverse(h.stride, 0.0f);
@@ -415,6 +337,7 @@ void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
     }
     out.pad_to(h.total);
     out.flush();
+    return report;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -40,18 +40,26 @@ struct MatrixView {
 struct QuantizedBuildOptions {
     size_t lists = 0;     // k-means lists; 0: about sqrt(rows)
     size_t sample = 0;    // rows k-means trains on; 0: every row up to 250 000, else max(64 * lists, 65536)
-    int iterations = -1;  // k-means rounds; -1: 15 up to 250 000 rows (recall 0.888 -> 0.952 at 100k), else 10
+    int iterations = -1;  // k-means rounds at most; -1: 15 up to 250 000 rows (recall 0.888 -> 0.952 at 100k), else 10
     uint64_t seed = 1;
     // Cosine, L2, or InnerProduct / NegativeInnerProduct (either serves both); lists always partition
     // directions (k-means on unit rows), the codes follow the metric.
     Metric metric = Metric::Cosine;
 };
 
+// What a build did: its lists, the rows k-means trained on and the centroid updates it made (it stops
+// early once at most 1/1000 of the rows change list).
+struct QuantizedBuildReport {
+    size_t lists = 0, trained_rows = 0;
+    int rounds = 0;
+};
+
 // Builds the index over every row of m and streams its serialized bytes to `write` (in chunks of at
 // most a few MB; the caller never needs the whole index in memory). `check` is polled every ~50 ms and
 // may throw to cancel. Single-threaded. Deterministic for a given seed, data and CPU path.
-void build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
-                           const std::function<void(const void*, size_t)>& write, const std::function<void()>& check);
+QuantizedBuildReport build_quantized_index(const MatrixView& m, const QuantizedBuildOptions& o,
+                                           const std::function<void(const void*, size_t)>& write,
+                                           const std::function<void()>& check);
 
 // The exact number of bytes build_quantized_index(m, o, ...) streams (to size a file region ahead).
 size_t quantized_index_bytes(const MatrixView& m, const QuantizedBuildOptions& o);
