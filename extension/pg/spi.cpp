@@ -38,8 +38,15 @@ Portal open_cursor(const std::string& sql, const std::vector<SqlArg>& args) {
     SpiArgs a(args);
     return pg_guard([&] {
         SPI_connect();
-        return SPI_cursor_open_with_args(nullptr, sql.c_str(), static_cast<int>(a.types.size()), a.types.data(),
-                                         a.values.data(), a.nulls.data(), true, 0);
+        // Planned (at open) with enable_sort off, as a function's SET clause would: the planner
+        // guesses 0.5 % of the rows for dims(embedding) = $1 and sorts 300 MB on disk per 100k chunks
+        // rather than follow the primary key (1.3 s against 0.12 s).
+        int level = NewGUCNestLevel();
+        (void)set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        Portal portal = SPI_cursor_open_with_args(nullptr, sql.c_str(), static_cast<int>(a.types.size()),
+                                                  a.types.data(), a.values.data(), a.nulls.data(), true, 0);
+        AtEOXact_GUC(true, level);
+        return portal;
     });
 }
 

@@ -36,8 +36,8 @@ std::optional<std::string> optional_text(const SqlRow& row, int column);
 uint64 run_sql(const std::string& sql, const std::vector<SqlArg>& args, bool read_only,
                const std::function<void(const SqlRow&)>& on_row = nullptr);
 
-// Connects to SPI and opens a read-only cursor over sql with $n arguments; the caller fetches, closes
-// the portal and calls SPI_finish.
+// Connects to SPI and opens a read-only cursor over sql with $n arguments, planned without sorting
+// where an index gives the order; the caller fetches, closes the portal and calls SPI_finish.
 Portal open_cursor(const std::string& sql, const std::vector<SqlArg>& args);
 
 // A text[] Datum of the given strings (std::nullopt-free: every element non-NULL).

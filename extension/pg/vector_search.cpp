@@ -15,6 +15,7 @@
 // use disk and the page cache, counted once however many backends map them.
 #include <unistd.h>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -271,6 +272,7 @@ bool build_base(const ExtensionCatalog& cat, int wait_ms, bool refreshing = fals
     if (now && (!before || now->generation > before->generation) && adopt(cat, *now)) return true;
     PrivateRows rows;
     std::string s0;
+    const auto started = std::chrono::steady_clock::now();
     as_role(relation_owner(cat, "rag_chunks"), [&] {
         run_sql("SELECT pg_catalog.pg_current_snapshot()::text", {}, true,
                 [&](const SqlRow& row) { s0 = optional_text(row, 1).value_or(""); });
@@ -288,10 +290,22 @@ bool build_base(const ExtensionCatalog& cat, int wait_ms, bool refreshing = fals
     try {
         std::vector<std::string> names(rows.groups.size());
         for (const auto& [name, tag] : rows.groups) names[tag] = name;
+        const auto read = std::chrono::steady_clock::now();
         snapshot::Writer w(file.path, kVectorSnapshotKind, throw_if_interrupted);
         write_vector_snapshot(w, *rows.matrix, names, rows.scopes, {s0, copy.chunks});
+        const auto vectors = std::chrono::steady_clock::now();
         write_index(w, *rows.matrix, refreshing);
+        const auto index = std::chrono::steady_clock::now();
         w.commit();
+        const auto ms = [](auto from, auto to) {
+            return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+        };
+        const long phases[4] = {ms(started, read), ms(read, vectors), ms(vectors, index),
+                                ms(index, std::chrono::steady_clock::now())};
+        pg_guard([&] {
+            elog(DEBUG1, "pg_rag: vector base of %ld rows: read %ld ms, vectors %ld ms, index %ld ms, commit %ld ms",
+                 static_cast<long>(rows.matrix->live_rows()), phases[0], phases[1], phases[2], phases[3]);
+        });
     } catch (const Error&) {
         throw;
     } catch (const std::runtime_error& e) {
