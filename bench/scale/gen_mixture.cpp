@@ -1,8 +1,12 @@
 // A Gaussian mixture like real embeddings (clusters of topics), written for COPY ... FROM STDIN (FORMAT binary).
 //   gen_mixture chunks ROWS DOCUMENT_ID   rag_chunks (document_id, seq, content, char_start, char_end,
-//                                         embedding, embedding_model, tsv), embedding_model 'scale-gmm'
+//                                         embedding, embedding_model, tsv), embedding_model 'openai:scale-gmm'
+//                                         (what rag_embedding_model() says for model scale-gmm)
 //   gen_mixture vectors ROWS              (id bigint, embedding): pgvector's vector has the same binary form
 //   gen_mixture queries COUNT             (id integer, embedding): fresh draws from the mixture, not rows
+//   gen_mixture topics COUNT              text COPY of (id, centre) for the same draws as `queries`
+// A chunk's content is "topic t<centre>" and its tsv what to_tsvector('english', content) gives, so
+// keyword and hybrid search (and rag_answer) have words that follow the clusters.
 // Every mode draws the same centres (seed 1); rows use seed 2, queries seed 3, so `chunks` and `vectors`
 // give the same vectors in the same order. Vectors are unit length (cosine, as embedding models are used).
 // Environment: SCALE_DIMS (768), SCALE_CENTRES (1000), SCALE_SPREAD (0.6: noise norm / centre norm).
@@ -14,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -90,6 +95,14 @@ struct Out {
             i32(static_cast<int32_t>(bits));
         }
     }
+    // tsvector's binary form: lexeme count, then each lexeme NUL-terminated with its positions.
+    void field_tsvector(const std::vector<std::pair<std::string, uint16_t>>& lexemes) {
+        int32_t size = 4;
+        for (const auto& l : lexemes) size += static_cast<int32_t>(l.first.size()) + 1 + 2 + 2;
+        i32(size), i32(static_cast<int32_t>(lexemes.size()));
+        for (const auto& l : lexemes)
+            bytes(l.first.c_str(), l.first.size() + 1), i16(1), i16(static_cast<int16_t>(l.second));
+    }
     void flush() {
         if (!buf.empty() && std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size()) std::exit(1);
         buf.clear();
@@ -115,22 +128,30 @@ int main(int argc, char** argv) {
     centre_rng.normals(centre.data(), centre.size());
     for (size_t c = 0; c < centres; ++c) normalize(&centre[c * dims], dims);
 
-    Rng rng(mode == "queries" ? 3 : 2);
+    Rng rng(mode == "queries" || mode == "topics" ? 3 : 2);
     Out out;
     static const char kHeader[] = "PGCOPY\n\377\r\n";
-    out.bytes(kHeader, 11), out.i32(0), out.i32(0);
+    const bool topics = mode == "topics";
+    if (!topics) out.bytes(kHeader, 11), out.i32(0), out.i32(0);
     std::vector<float> v(dims);
     const float noise = static_cast<float>(spread / std::sqrt(static_cast<double>(dims)));
     for (size_t r = 0; r < rows; ++r) {
-        const float* c = &centre[(rng.next() % centres) * dims];
+        const size_t which = rng.next() % centres;
+        const float* c = &centre[which * dims];
         rng.normals(v.data(), dims);
         for (size_t i = 0; i < dims; ++i) v[i] = c[i] + noise * v[i];
         normalize(v.data(), dims);
-        if (mode == "chunks") {
+        const std::string topic = "t" + std::to_string(which);
+        if (topics) {
+            const std::string line = std::to_string(r + 1) + "\t" + std::to_string(which) + "\n";
+            out.bytes(line.data(), line.size());
+        } else if (mode == "chunks") {
+            const std::string content = "topic " + topic;
             out.i16(8);
-            out.field_i64(document_id), out.field_i32(static_cast<int32_t>(r)), out.field_text("");
-            out.field_i32(0), out.field_i32(0), out.field_vector(v.data(), dims), out.field_text("scale-gmm");
-            out.i32(4), out.i32(0);  // tsvector: no lexemes
+            out.field_i64(document_id), out.field_i32(static_cast<int32_t>(r)), out.field_text(content);
+            out.field_i32(0), out.field_i32(static_cast<int32_t>(content.size())), out.field_vector(v.data(), dims),
+                out.field_text("openai:scale-gmm");
+            out.field_tsvector({{topic, 2}, {"topic", 1}});  // sorted as tsvector keeps them: "t<digit>" < "topic"
         } else {
             out.i16(2);
             if (mode == "queries")
@@ -140,7 +161,7 @@ int main(int argc, char** argv) {
             out.field_vector(v.data(), dims);
         }
     }
-    out.i16(-1);
+    if (!topics) out.i16(-1);
     out.flush();
     return 0;
 }

@@ -9,7 +9,7 @@
 #   memory       PSS (/proc/<pid>/smaps_rollup) of 16 backends that each ran searches, total vs one
 #                copy of the float vectors, next to 16 idle backends
 #   bench/scale/run.sh [ROWS] [STEPS]     ROWS default 100000; STEPS a comma list of
-#                                         load,exact,approximate,pgvector,memory (default: all)
+#                                         load,exact,approximate,pgvector,memory,server (default: all)
 # Environment: PGRAG_SCALE_PORT (56300), PGRAG_SCALE_MODES (modes of pg_rag.search to measure besides
 # exact; default "approximate" when the setting exists), PGRAG_SCALE_QUERIES (200 for the approximate
 # searches), PGRAG_SCALE_EXACT_QUERIES (10; ORDER BY scans every row), PGRAG_SCALE_BACKENDS (16),
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS="${1:-100000}"
-STEPS=",${2:-load,exact,approximate,pgvector,memory},"
+STEPS=",${2:-load,exact,approximate,pgvector,memory,server},"
 PORT="${PGRAG_SCALE_PORT:-56300}"
 QUERIES="${PGRAG_SCALE_QUERIES:-200}"
 EXACT_QUERIES="${PGRAG_SCALE_EXACT_QUERIES:-10}"
@@ -119,8 +119,11 @@ if step approximate && [ -n "$MODES" ]; then
   echo
   # The index is built by rag_refresh_search_copies (a search in auto mode writes a base without it):
   # read every row, write the base file with the index, as the server's maintenance loop would.
-  refresh_ms=$("${Q[@]}" -Atc "SELECT round(extract(epoch FROM clock_timestamp() - now()) * 1000) FROM (SELECT count(*) FROM rag_refresh_search_copies(force => true)) r" | tail -1)
-  echo "rag_refresh_search_copies(force => true): $refresh_ms ms (reads every chunk, writes the base file with the approximate index)"
+  refresh_ms=$("${Q[@]}" -At -c "SET client_min_messages = debug1" \
+    -c "SELECT round(extract(epoch FROM clock_timestamp() - now()) * 1000) FROM (SELECT count(*) FROM rag_refresh_search_copies(force => true)) r" \
+    2>"$DIR/refresh.log" | tail -1)
+  echo "rag_refresh_search_copies(force => true): $refresh_ms ms (reads every chunk, writes the base file with the approximate index, and the keyword base)"
+  echo "  the vector base:$(sed -n 's/.*pg_rag: vector base of [0-9]* rows://p' "$DIR/refresh.log")"
   "${Q[@]}" -P footer=off -c "SELECT copy, dims, generation, chunks, indexed FROM rag_refresh_search_copies()"
   echo "Approximate modes, $QUERIES queries from the mixture (recall@10 against exact; ratio = exact / mode)"
   for mode in $MODES; do
@@ -256,5 +259,76 @@ if step memory; then
       "$(echo "($search_kb - $idle_kb) / 1024" | bc -l)" "$(echo "$copy_kb / 1024" | bc -l)"
     printf '  ratio to one copy: total %.2fx, above idle %.2fx (target <= 1.2x)\n' \
       "$(echo "$search_kb / $copy_kb" | bc -l)" "$(echo "($search_kb - $idle_kb) / $copy_kb" | bc -l)"
+  done
+fi
+
+# Through the server's pool: pg_rag_server with a pool of 4 and of 16 connections, 1 and 16 clients alternating
+# hybrid rag_search (top 5) and extractive rag_answer (bench_server_load), each against the same SQL
+# through libpq with as many connections in the same run; then the PSS of the pool's backends against
+# one copy of the vectors. Questions name their query's topic ("What does topic t<centre> say?") and
+# their embeddings are the mixture's queries, put in the embedding cache under the configured provider
+# (OpenAI-compatible, model scale-gmm): the provider is stopped before the load, so any query that
+# missed the cache would fail.
+if step server; then
+  echo
+  BUILD="${BUILD:-build}"
+  for b in pg_rag_server fake_provider bench_server_load; do
+    [ -x "$BUILD/$b" ] || { echo "server: $BUILD/$b is missing (make build)" >&2; exit 1; }
+  done
+  FAKE_PORT=$((PORT + 1))
+  "$BUILD/fake_provider" "$FAKE_PORT" >"$DIR/fake_provider.log" 2>&1 &
+  FAKE_PID=$!
+  BG+=("$FAKE_PID")
+  "${Q[@]}" -c "CREATE TABLE IF NOT EXISTS scale_topics (id int PRIMARY KEY, centre int NOT NULL)"
+  "$GEN" topics "$QUERIES" | "${Q[@]}" -c "TRUNCATE scale_topics" -c "COPY scale_topics FROM STDIN"
+  "${Q[@]}" -c "ALTER DATABASE bench SET pg_rag.embedding_provider = 'openai'" \
+    -c "ALTER DATABASE bench SET pg_rag.embedding_model = 'scale-gmm'" \
+    -c "ALTER DATABASE bench SET pg_rag.embedding_url = 'http://127.0.0.1:$FAKE_PORT/v1'" \
+    -c "ALTER DATABASE bench SET pg_rag.answer_cache = off"
+  # The fake provider's key (tests/fake_provider/fake_provider.hpp).
+  "${Q[@]}" -o /dev/null -c "SELECT rag_set_provider_key('openai', 'sk-test-0123456789abcdef', 'http://127.0.0.1:$FAKE_PORT/v1')"
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$FAKE_PORT/" && break; sleep 0.1; done
+  # One real call records the cache key (provider, endpoint, model, dims) the settings resolve to.
+  "${Q[@]}" -o /dev/null -c "SELECT rag_embed('pg_rag scale probe')"
+  "${Q[@]}" -c "
+    INSERT INTO rag_embedding_cache (provider, endpoint, model, dims, text_hash, embedding)
+    SELECT p.provider, p.endpoint, p.model, p.dims,
+           sha256(convert_to('What does topic t' || t.centre || ' say? (question ' || t.id || ')', 'UTF8')), q.embedding
+    FROM (SELECT * FROM rag_embedding_cache WHERE text_hash = sha256(convert_to('pg_rag scale probe', 'UTF8'))) p,
+         scale_queries q JOIN scale_topics t USING (id)
+    ON CONFLICT DO NOTHING"
+  "${Q[@]}" -Atc "SELECT 'What does topic t' || centre || ' say? (question ' || id || ')' FROM scale_topics ORDER BY id" \
+    >"$DIR/questions.txt"
+  kill "$FAKE_PID"
+  wait "$FAKE_PID" 2>/dev/null || true
+  # The approximate index exists when the base was refreshed (the approximate step, or here).
+  if [ "$HAS_SEARCH" = t ]; then
+    indexed=$("${Q[@]}" -Atc "SELECT bool_or(indexed) FROM rag_refresh_search_copies()")
+    [ "$indexed" = t ] || "${Q[@]}" -o /dev/null -c "SELECT rag_refresh_search_copies(force => true)"
+  fi
+  "${Q[@]}" -Atc "SELECT 'rag_answer through SQL: ' || (a ->> 'answer') || ' (' || jsonb_array_length(a -> 'sources') || ' sources, '
+                         || (a ->> 'latency_ms') || ' ms)'
+                  FROM (SELECT rag_answer((SELECT 'What does topic t' || centre || ' say? (question 1)' FROM scale_topics WHERE id = 1)) a) r" | cut -c1-200
+  SERVER_PORT=$((PORT + 2))
+  for pool in ${PGRAG_SCALE_POOLS:-4 16}; do
+    "$BUILD/pg_rag_server" --listen "127.0.0.1:$SERVER_PORT" --pool-size "$pool" \
+      --database-url "host=127.0.0.1 port=$PORT dbname=bench user=postgres" 2>"$DIR/server_$pool.log" &
+    SERVER_PID=$!
+    BG+=("$SERVER_PID")
+    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$SERVER_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+    for clients in ${PGRAG_SCALE_CLIENTS:-1 16}; do
+      echo "== pg_rag_server, pool of $pool, $clients clients: hybrid search and extractive rag_answer vs the same SQL through libpq"
+      "$BUILD/bench_server_load" --server "$pool=127.0.0.1:$SERVER_PORT" --connections "$pool" \
+        --questions "$DIR/questions.txt" --clients "$clients" \
+        --conninfo "host=127.0.0.1 port=$PORT dbname=bench user=postgres" \
+        --seconds "${PGRAG_SCALE_SERVER_SECONDS:-20}" --rounds 1 --warmup 3
+    done
+    read -r pool_kb pool_n <<<"$(pss_of pg_rag_server)"
+    copy_kb=$((ROWS * DIMS * 4 / 1024))
+    printf 'memory: the pool'"'"'s %s backends, PSS total %.0f MB = %.2fx one copy of the vectors (%.0f MB); server RSS %.0f MB\n' \
+      "$pool_n" "$(echo "$pool_kb / 1024" | bc -l)" "$(echo "$pool_kb / $copy_kb" | bc -l)" "$(echo "$copy_kb / 1024" | bc -l)" \
+      "$(echo "$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status") / 1024" | bc -l)"
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
   done
 fi
