@@ -144,14 +144,17 @@ fi
 
 # 8b. The knowledge base distributed with Citus gives the same answers as one node (tests/citus-tests.sh;
 # builds Citus from ../shared/anchors when it is not installed, skipped with a message when that is absent).
-note "Citus equivalence test"
-bash tests/citus-tests.sh 2>&1 | tee "$BUILD/citus-tests.log"
-citus_line=$(grep -E '^citus tests: ' "$BUILD/citus-tests.log" | tail -1)
-if [[ "$citus_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
-elif [[ "$citus_line" != *skipped* ]]; then
-  failed=$((failed + 1))
-fi
+# Twice: a cluster distributed by the previous release and then updated, and one distributed by this one.
+for from in 0.8.0 current; do
+  note "Citus equivalence test (pg_rag $from on the cluster)"
+  PGRAG_CITUS_FROM_VERSION=$from bash tests/citus-tests.sh 2>&1 | tee "$BUILD/citus-tests-$from.log"
+  citus_line=$(grep -E '^citus tests: ' "$BUILD/citus-tests-$from.log" | tail -1)
+  if [[ "$citus_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+  elif [[ "$citus_line" != *skipped* ]]; then
+    failed=$((failed + 1))
+  fi
+done
 
 # 9. Every example of the README runs as written after `make run`.
 note "README examples"

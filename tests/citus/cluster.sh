@@ -36,8 +36,9 @@ case "$cmd" in
     for port in $worker1 $worker2; do
       q "$coordinator" "SELECT citus_add_node('127.0.0.1', $port) WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodeport = $port)"
     done
-    # Created on the coordinator, pg_rag is created on every worker too (Citus propagates extensions).
-    q "$coordinator" "CREATE EXTENSION IF NOT EXISTS pg_rag"
+    # Created on the coordinator, pg_rag is created on every worker too (Citus propagates extensions);
+    # PGRAG_CITUS_VERSION installs an older release (citus-tests.sh then updates it).
+    q "$coordinator" "CREATE EXTENSION IF NOT EXISTS pg_rag${PGRAG_CITUS_VERSION:+ VERSION '$PGRAG_CITUS_VERSION'}"
     ;;
   stop)
     for n in $nodes; do pgc stop "$dir/$n" >/dev/null 2>&1 || true; done

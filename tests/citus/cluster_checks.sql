@@ -75,6 +75,63 @@ SELECT 'rag_search_vector called directly agrees with rag_search vector', a = b,
 FROM (SELECT array_agg(chunk_id ORDER BY o) AS a FROM rag_search_vector(rag_embed('refund shipping'), 10) WITH ORDINALITY r(chunk_id, d, dist, o)) x,
      (SELECT array_agg(chunk_id ORDER BY o) AS b FROM rag_search('refund shipping', 10, 'vector') WITH ORDINALITY r(chunk_id, d, t, s, c, h, sc, vr, kr, m, o)) y;
 
+-- A document's owner: a plain UPDATE is refused on the shards (the chunks would keep the former owner),
+-- rag_set_document_owner moves the document and its chunks together.
+INSERT INTO results
+SELECT 'shards of rag_documents carry the owner guard (trigger rag_document_owner_guard)', bool_and(r.result = '1'),
+       string_agg(DISTINCT r.result, ',')
+FROM run_command_on_shards('rag_documents', $$SELECT count(*) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND tgname LIKE 'rag_document_owner_guard%%'$$) r;
+SELECT min(id) AS alice_doc FROM rag_documents WHERE owner_id = 'rag_alice' AND source LIKE 'alice/%' \gset
+DO $$ BEGIN
+  UPDATE rag_documents SET owner_id = 'rag_bob' WHERE id = (SELECT min(id) FROM rag_documents WHERE owner_id = 'rag_alice' AND source LIKE 'alice/%');
+  INSERT INTO pg_temp.results VALUES ('a plain UPDATE of a distributed document''s owner is refused', false, 'accepted');
+EXCEPTION WHEN feature_not_supported THEN
+  INSERT INTO pg_temp.results VALUES ('a plain UPDATE of a distributed document''s owner is refused', true, NULL); END $$;
+INSERT INTO results
+SELECT 'the refused UPDATE left the document and its chunks as they were', d = 'rag_alice' AND c = 0, d || ' ' || c
+FROM (SELECT owner_id AS d FROM rag_documents WHERE id = :alice_doc) x,
+     (SELECT count(*) AS c FROM rag_chunks WHERE document_id = :alice_doc AND owner_id IS DISTINCT FROM 'rag_alice') y;
+SET ROLE rag_alice;
+SELECT count(*) AS alice_sees_before FROM rag_search('refund shipping invoice', 1000, 'keyword') WHERE document_id = :alice_doc \gset
+SELECT rag_set_document_owner((SELECT min(id) FROM rag_documents WHERE source LIKE 'gen/%'), 'rag_alice', NULL) AS alice_took_shared \gset
+RESET ROLE;
+INSERT INTO results
+SELECT 'a user cannot take a shared document with rag_set_document_owner', NOT :'alice_took_shared'::boolean, :'alice_took_shared';
+-- (Called on its own: in a query over the distributed tables Citus would push the call to a shard.)
+SELECT rag_set_document_owner(:alice_doc, 'rag_bob', NULL) AS moved \gset
+INSERT INTO results
+SELECT 'rag_set_document_owner gives a document and its chunks to another user', :'moved'::boolean AND d = 'rag_bob' AND c > 0 AND stale = 0,
+       concat_ws(' ', :'moved', d, c, stale)
+FROM (SELECT owner_id AS d FROM rag_documents WHERE id = :alice_doc) x,
+     LATERAL (SELECT count(*) FILTER (WHERE owner_id = 'rag_bob') AS c,
+                     count(*) FILTER (WHERE owner_id IS DISTINCT FROM 'rag_bob') AS stale
+              FROM rag_chunks WHERE document_id = :alice_doc) y;
+SET ROLE rag_alice;
+SELECT count(*) AS alice_sees_after FROM rag_search('refund shipping invoice', 1000, 'keyword') WHERE document_id = :alice_doc \gset
+SET ROLE rag_bob;
+SELECT count(*) AS bob_sees_after FROM rag_search('refund shipping invoice', 1000, 'keyword') WHERE document_id = :alice_doc \gset
+RESET ROLE;
+INSERT INTO results
+SELECT 'after the move the former owner finds none of its chunks and the new owner finds them',
+       :alice_sees_before > 0 AND :alice_sees_after = 0 AND :bob_sees_after = :alice_sees_before,
+       concat_ws(' ', :alice_sees_before, :alice_sees_after, :bob_sees_after);
+SELECT rag_set_document_owner(-1, 'rag_bob', NULL) AS moved_missing \gset
+INSERT INTO results SELECT 'rag_set_document_owner of a missing document is false', NOT :'moved_missing'::boolean, NULL;
+SELECT rag_set_document_owner(:alice_doc, 'rag_alice', NULL) AS moved_back \gset
+-- With a document of the same source, bob cannot be given hers: refused as the unique index refuses it
+-- on one node.
+SELECT source AS alice_source FROM rag_documents WHERE id = :alice_doc \gset
+SET ROLE rag_bob;
+SELECT rag_ingest('Twin', 'A document of bob''s with the source of one of alice''s.', source => :'alice_source') AS twin \gset
+RESET ROLE;
+SELECT set_config('pgrag_test.alice_doc', :'alice_doc', false) IS NOT NULL AS noted \gset
+DO $$ BEGIN
+  PERFORM rag_set_document_owner(current_setting('pgrag_test.alice_doc')::bigint, 'rag_bob', NULL);
+  INSERT INTO pg_temp.results VALUES ('moving a document to an owner who has its source already is refused (23505)', false, 'moved');
+EXCEPTION WHEN unique_violation THEN
+  INSERT INTO pg_temp.results VALUES ('moving a document to an owner who has its source already is refused (23505)', true, NULL); END $$;
+SELECT rag_delete_document(:twin) AS twin_deleted \gset
+
 -- rag_distribute refuses what it cannot do, and is idempotent.
 INSERT INTO results SELECT 'rag_distribute again keeps the shards', rag_distribute(shard_count => 8) = 8, NULL;
 DO $$ BEGIN PERFORM rag_distribute(by => 'tenant'); INSERT INTO pg_temp.results VALUES ('rag_distribute by tenant is refused', false, 'accepted');

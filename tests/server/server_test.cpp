@@ -101,7 +101,7 @@ TEST(Health, HealthReadyAndRequestIds) {
     r = c.Get("/readyz", {{"X-Request-Id", "trace-abc.1"}});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
-    EXPECT_EQ(body_json(r)["extension_version"], "0.8.0");
+    EXPECT_EQ(body_json(r)["extension_version"], "0.9.0");
     EXPECT_EQ(r->get_header_value("X-Request-Id"), "trace-abc.1");
     // An id that could forge log lines is replaced.
     r = c.Get("/healthz", {{"X-Request-Id", "bad id\tx"}});

@@ -149,7 +149,18 @@ BEGIN;
 WITH gone AS (DELETE FROM rag_chunks RETURNING owner_id) SELECT owner_id, count(*) AS deleted_chunks FROM gone GROUP BY 1;
 WITH gone AS (DELETE FROM rag_documents RETURNING owner_id) SELECT owner_id, count(*) AS deleted_documents FROM gone GROUP BY 1;
 ROLLBACK;
+-- rag_set_document_owner (0.9.0) follows the same rules: she can neither give hers away nor take bob's.
+SELECT rag_set_document_owner((SELECT id FROM rag_documents WHERE title = 'Alice plan'), 'bob', NULL);
+SELECT rag_set_document_owner((SELECT min(document_id) FROM rls_truth WHERE owner_id = 'bob'), 'alice', NULL) AS alice_takes_bobs;
 RESET ROLE;
+-- The knowledge base's owner moves one to carol and back: its chunks follow both times. To bob it
+-- fails as an UPDATE would: he has a document of the same source.
+SELECT rag_set_document_owner(id, 'bob', NULL) AS moved FROM rag_documents WHERE title = 'Alice plan';
+SELECT rag_set_document_owner(id, 'carol', NULL) AS moved FROM rag_documents WHERE title = 'Alice plan';
+SELECT owner_id, count(*) > 0 AS has_chunks FROM rag_chunks
+WHERE document_id = (SELECT id FROM rag_documents WHERE title = 'Alice plan') GROUP BY 1;
+SELECT rag_set_document_owner(id, 'alice', NULL) AS moved_back FROM rag_documents WHERE title = 'Alice plan';
+SELECT rag_set_document_owner(-1, 'bob', NULL) AS missing_document;
 SELECT count(*) AS chunks_not_owned_as_their_document FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id
 WHERE c.owner_id IS DISTINCT FROM d.owner_id OR c.tenant_id IS DISTINCT FROM d.tenant_id;
 SELECT owner_id, count(*) AS documents, string_agg(title, ', ' ORDER BY title) FILTER (WHERE title NOT LIKE 'Bob extra%') AS titles
