@@ -32,13 +32,17 @@ std::vector<float> unit_rows(size_t n, size_t d, size_t centres, float spread, u
     return rows;
 }
 
-TEST(KMeans, AssignsEveryRowToItsNearestCentroidAndConvergesOnSeparatedClusters) {
-    const size_t n = 3000, d = 24, lists = 20;
-    std::vector<float> rows = unit_rows(n, d, lists, 0.1f, 7);
+pgrag::KMeansResult kmeans(const std::vector<float>& rows, size_t n, size_t d, size_t lists, int iterations) {
     pgrag::Random rng{1};
     std::function<void()> none;
     pgrag::Deadline deadline(none);
-    pgrag::KMeansResult k = pgrag::spherical_kmeans(rows.data(), n, d, lists, 50, rng, deadline);
+    return pgrag::spherical_kmeans(rows.data(), n, d, lists, iterations, rng, deadline);
+}
+
+TEST(KMeans, AssignsEveryRowToItsNearestCentroidAndConvergesOnSeparatedClusters) {
+    const size_t n = 3000, d = 24, lists = 20;
+    std::vector<float> rows = unit_rows(n, d, lists, 0.1f, 7);
+    pgrag::KMeansResult k = kmeans(rows, n, d, lists, 50);
     EXPECT_TRUE(k.converged);
     EXPECT_LT(k.rounds, 50);
     for (size_t j = 0; j < lists; ++j)  // unit centroids
@@ -59,10 +63,7 @@ TEST(KMeans, AssignsEveryRowToItsNearestCentroidAndConvergesOnSeparatedClusters)
 TEST(KMeans, StopsAtTheRoundLimitWhenNotConverged) {
     const size_t n = 4000, d = 16, lists = 60;
     std::vector<float> rows = unit_rows(n, d, 0, 1.0f, 3);  // uniform directions: slow to settle
-    pgrag::Random rng{1};
-    std::function<void()> none;
-    pgrag::Deadline deadline(none);
-    pgrag::KMeansResult k = pgrag::spherical_kmeans(rows.data(), n, d, lists, 2, rng, deadline);
+    pgrag::KMeansResult k = kmeans(rows, n, d, lists, 2);
     EXPECT_FALSE(k.converged);
     EXPECT_EQ(k.rounds, 2);
 }
