@@ -106,6 +106,10 @@ KeywordQuery parse_keywords(const std::string& query) {
     return kq;
 }
 
+// A term in more than 1/kCommonShare of the chunks is common: the first round of a keyword search scores
+// only the chunks holding a rarer one (distributed_keyword_top_k).
+constexpr double kCommonShare = 10;
+
 // BM25's corpus statistics over every shard, restricted to what the caller may see (as on one node).
 struct CorpusStats {
     double n = 0;
@@ -210,27 +214,85 @@ std::vector<ScoredChunk> distributed_keyword_top_k(const ExtensionCatalog& cat, 
     if (terms.empty()) return {};
     double avgdl = std::max(stats.n > 0 ? stats.length_sum / stats.n : 0, 1.0);
     double k1 = real_setting("pg_rag.bm25_k1"), b = real_setting("pg_rag.bm25_b");
-    const std::string& s = cat.schema_sql;
-    Query q;
-    q.sql = "SELECT c.id, c.document_id, " + s + ".rag_bm25_score(c.tsv, c.token_count, " +
-            q.arg({TEXTARRAYOID, text_array(terms)}) + "::text[], " + q.arg({FLOAT8ARRAYOID, float8_array(idf)}) +
-            "::float8[], " + q.arg({FLOAT8OID, Float8GetDatum(k1)}) + "::float8, " +
-            q.arg({FLOAT8OID, Float8GetDatum(b)}) + "::float8, " + q.arg({FLOAT8OID, Float8GetDatum(avgdl)}) +
-            "::float8) AS score FROM " + s + ".rag_chunks c";
-    if (filter != 0) q.sql += " JOIN " + s + ".rag_documents d ON d.id = c.document_id";
-    q.sql += " WHERE c.tsv @@ " + q.arg({TEXTOID, text_datum(kq.match)}) + "::tsquery";
-    if (filter != 0) q.sql += " AND d.metadata @> " + q.arg({JSONBOID, filter});
-    q.sql += visible_to_caller(q, chunks);
-    q.sql += " ORDER BY 3 DESC, 1 LIMIT " + std::to_string(k);
-    std::vector<ScoredChunk> found;
-    as_role(relation_owner(cat, "rag_chunks"), [&] {
-        run_sql(q.sql, q.args, true, [&](const SqlRow& row) {
-            bool n1, n2, n3;
-            found.push_back(
-                {DatumGetInt64(row.get(1, &n1)), DatumGetInt64(row.get(2, &n2)), DatumGetFloat8(row.get(3, &n3))});
+    // Every shard's top k of the chunks matching the query (and, with `required`, one of those terms).
+    auto top_k = [&](const std::string* required) {
+        const std::string& s = cat.schema_sql;
+        Query q;
+        q.sql = "SELECT c.id, c.document_id, " + s + ".rag_bm25_score(c.tsv, c.token_count, " +
+                q.arg({TEXTARRAYOID, text_array(terms)}) + "::text[], " + q.arg({FLOAT8ARRAYOID, float8_array(idf)}) +
+                "::float8[], " + q.arg({FLOAT8OID, Float8GetDatum(k1)}) + "::float8, " +
+                q.arg({FLOAT8OID, Float8GetDatum(b)}) + "::float8, " + q.arg({FLOAT8OID, Float8GetDatum(avgdl)}) +
+                "::float8) AS score FROM " + s + ".rag_chunks c";
+        if (filter != 0) q.sql += " JOIN " + s + ".rag_documents d ON d.id = c.document_id";
+        q.sql += " WHERE c.tsv @@ " + q.arg({TEXTOID, text_datum(kq.match)}) + "::tsquery";
+        if (required) q.sql += " AND c.tsv @@ " + q.arg({TEXTOID, text_datum(*required)}) + "::tsquery";
+        if (filter != 0) q.sql += " AND d.metadata @> " + q.arg({JSONBOID, filter});
+        q.sql += visible_to_caller(q, chunks);
+        q.sql += " ORDER BY 3 DESC, 1 LIMIT " + std::to_string(k);
+        std::vector<ScoredChunk> found;
+        as_role(relation_owner(cat, "rag_chunks"), [&] {
+            run_sql(q.sql, q.args, true, [&](const SqlRow& row) {
+                bool n1, n2, n3;
+                found.push_back(
+                    {DatumGetInt64(row.get(1, &n1)), DatumGetInt64(row.get(2, &n2)), DatumGetFloat8(row.get(3, &n3))});
+            });
         });
-    });
-    return found;
+        return found;
+    };
+    // MaxScore across shards. A term adds at most idf * (k1 + 1) to a score. Round one scores only the
+    // chunks holding a rare term (in at most 1/kCommonShare of the chunks); its k-th score is a floor
+    // of the final one. The common terms whose bounds, smallest first, sum below that floor can be left
+    // out: a chunk with nothing else cannot reach the top k. If they all can, round one is the answer;
+    // otherwise round two scores the chunks holding any other term, and is exact. Fewer than k rows in
+    // round one, or no common term to leave out: every candidate is scored, as a plain search would.
+    std::vector<std::pair<double, size_t>> common;  // (bound, term), smallest bound first
+    std::vector<size_t> rare;
+    for (size_t i = 0; i < kq.terms.size(); ++i) {
+        if (stats.df[i] == 0) continue;
+        double bound = std::log(1 + (stats.n - stats.df[i] + 0.5) / (stats.df[i] + 0.5)) * (k1 + 1);
+        if (stats.df[i] * kCommonShare > stats.n)
+            common.emplace_back(bound, i);
+        else
+            rare.push_back(i);
+    }
+    std::sort(common.begin(), common.end());
+    if (rare.empty() && !common.empty()) {  // only common terms: the rarest of them starts
+        rare.push_back(common.back().second);
+        common.pop_back();
+    }
+    auto plan = [](const char* how) { pg_guard([&] { elog(DEBUG1, "pg_rag: distributed keyword search: %s", how); }); };
+    if (common.empty()) {
+        plan("every candidate scored (no common term)");
+        return top_k(nullptr);
+    }
+    auto any_of = [&](const std::vector<size_t>& which) {
+        std::string match;
+        for (size_t i : which) match += (match.empty() ? "" : " | ") + kq.term_queries[i];
+        return match;
+    };
+    const std::string first_match = any_of(rare);
+    std::vector<ScoredChunk> found = top_k(&first_match);
+    if (found.size() < k) {
+        plan("every candidate scored (fewer than k chunks hold a rare term)");
+        return top_k(nullptr);
+    }
+    const double floor = found.back().score;
+    size_t left_out = 0;  // common terms left out: a prefix of `common`
+    double bound = 0;
+    while (left_out < common.size() && (bound + common[left_out].first) * (1 + 1e-12) < floor)
+        bound += common[left_out++].first;
+    if (left_out == common.size()) {
+        plan("the rare-term round is exact (every common term left out)");
+        return found;
+    }
+    if (left_out == 0) {
+        plan("every candidate scored (no common term can be left out)");
+        return top_k(nullptr);
+    }
+    plan("a second round without the common terms that can be left out");
+    for (size_t j = left_out; j < common.size(); ++j) rare.push_back(common[j].second);
+    const std::string second_match = any_of(rare);
+    return top_k(&second_match);
 }
 
 }  // namespace pgrag::pg
