@@ -38,8 +38,10 @@ struct MatrixView {
 };
 
 struct QuantizedBuildOptions {
-    size_t lists = 0;     // k-means lists; 0: about sqrt(rows)
-    size_t sample = 0;    // rows k-means trains on; 0: every row up to 250 000, else max(64 * lists, 65536)
+    size_t lists = 0;  // k-means lists; 0: about sqrt(rows)
+    // Rows k-means trains on; 0: up to 250 000 rows, max(64 * lists, 32768) and then every row if that
+    // sample has not converged in 6 rounds; above, max(64 * lists, 65536).
+    size_t sample = 0;
     int iterations = -1;  // k-means rounds at most; -1: 15 up to 250 000 rows (recall 0.888 -> 0.952 at 100k), else 10
     uint64_t seed = 1;
     // Cosine, L2, or InnerProduct / NegativeInnerProduct (either serves both); lists always partition
