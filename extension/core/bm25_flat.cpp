@@ -12,6 +12,8 @@
 namespace pgrag {
 namespace {
 
+constexpr size_t kSeedRows = 4096;  // chunks of the rarest term scored for a first threshold
+
 constexpr char kMagic[8] = {'P', 'G', 'R', 'A', 'G', 'B', 'M', '5'};
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kByteOrder = 0x01020304;        // read back otherwise on a machine of the other byte order
@@ -151,6 +153,56 @@ bool row_skipped(const Bm25Flat& base, uint32_t row, const Masked& masked, const
            (filter.scopes && !visible(*filter.scopes, base.scope(row)));
 }
 
+// The first position at or after `from` whose row is >= `row` (galloping: candidates come in order).
+size_t gallop(const uint32_t* rows, size_t size, size_t from, uint32_t row) {
+    size_t lo = from, step = 1;
+    while (lo + step <= size && rows[lo + step - 1] < row) {
+        lo += step;
+        step *= 2;
+    }
+    return static_cast<size_t>(std::lower_bound(rows + lo, rows + std::min(size, lo + step), row) - rows);
+}
+
+// A floor of the k-th best score, from the chunks of the query's highest-bound term (at most
+// kSeedRows of them) scored in full: with it, MaxScore leaves the common terms out from the first row
+// instead of walking their postings until its heap holds k chunks (at 1M chunks a term in every chunk
+// cost ~40k rows a query). Lowered by a relative 1e-9 so that a chunk scoring exactly the floor, its
+// sum rounded differently in the main loop, is never pruned. -infinity: fewer than k such chunks.
+template <typename Masked>
+double seed_threshold(const Bm25Flat& base, const Masked& masked, const std::vector<BaseTerm>& q, size_t query_terms,
+                      size_t k, const Bm25Params& params, const Bm25Filter& filter, double avgdl) {
+    const BaseTerm& top = q.back();  // q is sorted by bound
+    const size_t rows = std::min(top.postings.size, kSeedRows);
+    std::priority_queue<double, std::vector<double>, std::greater<double>> best;
+    std::vector<size_t> cursor(q.size(), 0);
+    std::vector<double> contribution(query_terms, 0);
+    for (size_t p = 0; p < rows; ++p) {
+        const uint32_t row = top.postings.rows[p];
+        if (row >= base.rows() || row_skipped(base, row, masked, filter)) continue;
+        std::fill(contribution.begin(), contribution.end(), 0);
+        for (size_t i = 0; i < q.size(); ++i) {
+            size_t at = p;
+            if (i + 1 < q.size()) {
+                cursor[i] = gallop(q[i].postings.rows, q[i].postings.size, cursor[i], row);
+                if (cursor[i] == q[i].postings.size || q[i].postings.rows[cursor[i]] != row) continue;
+                at = cursor[i];
+            }
+            contribution[q[i].order] = q[i].idf * bm25_tf_part(q[i].postings.tfs[at], base.length(row), params, avgdl);
+        }
+        double total = 0;
+        for (double c : contribution) total += c;
+        if (best.size() < k) {
+            best.push(total);
+        } else if (total > best.top()) {
+            best.pop();
+            best.push(total);
+        }
+    }
+    if (best.size() < k) return -std::numeric_limits<double>::infinity();
+    const double floor = best.top();
+    return floor - std::fabs(floor) * 1e-9;
+}
+
 // Bm25Index::top_k's MaxScore over the base's postings, skipping masked rows; chunks below `bar` (the
 // k-th best score found elsewhere) cannot enter the combined top k and are pruned from the start.
 template <typename Masked>
@@ -169,6 +221,7 @@ std::vector<ScoredChunk> base_top_k(const Bm25Flat& base, const Masked& masked, 
     std::vector<double> contribution(terms.size(), 0);
     TopHeap heap;
     double threshold = bar;
+    if (m > 1) threshold = std::max(threshold, seed_threshold(base, masked, q, terms.size(), k, params, filter, avgdl));
     size_t first_essential = 0;
     while (first_essential < m && prefix[first_essential] < threshold) first_essential++;
     size_t visited = 0;
@@ -199,8 +252,7 @@ std::vector<ScoredChunk> base_top_k(const Bm25Flat& base, const Masked& masked, 
                 break;
             }
             const uint32_t* begin = q[i].postings.rows;
-            const uint32_t* end = begin + q[i].postings.size;
-            pos[i] = static_cast<size_t>(std::lower_bound(begin + pos[i], end, row) - begin);
+            pos[i] = gallop(begin, q[i].postings.size, pos[i], row);  // rows ascend: near the last one
             if (pos[i] < q[i].postings.size && begin[pos[i]] == row) {
                 double c = q[i].idf * bm25_tf_part(q[i].postings.tfs[pos[i]], base.length(row), params, avgdl);
                 contribution[q[i].order] = c;
@@ -220,16 +272,6 @@ std::vector<ScoredChunk> base_top_k(const Bm25Flat& base, const Masked& masked, 
         std::fill(contribution.begin(), contribution.end(), 0);
     }
     return drain(heap);
-}
-
-// The first position at or after `from` whose row is >= `row` (galloping: candidates come in order).
-size_t gallop(const uint32_t* rows, size_t size, size_t from, uint32_t row) {
-    size_t lo = from, step = 1;
-    while (lo + step <= size && rows[lo + step - 1] < row) {
-        lo += step;
-        step *= 2;
-    }
-    return static_cast<size_t>(std::lower_bound(rows + lo, rows + std::min(size, lo + step), row) - rows);
 }
 
 // Bm25Index::top_k_of over live base rows. Rows are visited in ascending order (the heap's result does

@@ -159,6 +159,33 @@ TEST(Bm25Flat, BaseAloneRanksAsTheIndex) {
     expect_same_as(live, ref, rng, 9000, "base alone");
 }
 
+// A term in every chunk next to a rarer one, with ties: the first threshold (from the rarer term's
+// chunks) leaves the common term out from the start and still returns exactly the index's top k.
+TEST(Bm25Flat, ACommonTermBesideARareOneRanksAsTheIndex) {
+    std::vector<Doc> docs;
+    for (int64_t i = 0; i < 5000; ++i) {
+        Doc d{1 + i, 1, 20, 0, {{"common", 1 + static_cast<uint32_t>(i % 3)}}};
+        if (i % 50 == 0) d.tf["rare"] = 2;    // 100 chunks, equal scores but for "common"
+        if (i % 700 == 0) d.tf["rarer"] = 1;  // a few score higher
+        docs.push_back(d);
+    }
+    FlatBytes bytes = write_flat(docs);
+    Bm25Flat flat(bytes.data(), bytes.size);
+    Bm25Index ref;
+    for (const Doc& d : docs) ref.add(d.id, d.owner, d.length, counts(d), d.scope);
+    Bm25Overlay live(flat);
+    Bm25Params p{1.2, 0.75};
+    std::vector<int64_t> owners = {1};
+    for (const auto& q : std::vector<std::vector<std::string>>{
+             {"common", "rare"}, {"common", "rare", "rarer"}, {"common", "rarer"}, {"common"}})
+        for (size_t k : {1, 5, 10, 100, 101, 6000})
+            for (const std::vector<int64_t>* o : std::vector<const std::vector<int64_t>*>{nullptr, &owners}) {
+                Bm25Filter filter{o, nullptr};
+                expect_identical(live.top_k(q, k, p, filter), ref.top_k(q, k, p, filter),
+                                 q.back() + " k " + std::to_string(k));
+            }
+}
+
 // Random masks and deltas: chunks changed (masked, re-added with new text), deleted, added, changed
 // again in the delta; the reference holds exactly the live ones, added in another order.
 TEST(Bm25Flat, OverlayRanksAsOneIndexOfTheLiveChunks) {
