@@ -1971,10 +1971,11 @@ END $$;
 CREATE FUNCTION rag_set_document_owner(document_id bigint, owner_id text, tenant_id text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = @extschema@, pg_catalog, pg_temp AS $$
 DECLARE
+    distributed boolean := @extschema@.rag_knowledge_base_distributed();
     changed boolean;
     doc_source text;
 BEGIN
-    IF @extschema@.rag_knowledge_base_distributed() THEN
+    IF distributed THEN
         PERFORM @extschema@.rag_propagate_identity();
         PERFORM @extschema@.rag_allow_owner_change(true);
         -- A source is unique per owner and tenant: upheld as rag_ingest_document does there (no unique
@@ -1999,12 +2000,12 @@ BEGIN
        SET owner_id = rag_set_document_owner.owner_id, tenant_id = rag_set_document_owner.tenant_id
      WHERE d.id = rag_set_document_owner.document_id;
     changed := FOUND;
-    IF changed AND @extschema@.rag_knowledge_base_distributed() THEN
-        UPDATE @extschema@.rag_chunks c
-           SET owner_id = rag_set_document_owner.owner_id, tenant_id = rag_set_document_owner.tenant_id
-         WHERE c.document_id = rag_set_document_owner.document_id;
-    END IF;
-    IF @extschema@.rag_knowledge_base_distributed() THEN
+    IF distributed THEN
+        IF changed THEN
+            UPDATE @extschema@.rag_chunks c
+               SET owner_id = rag_set_document_owner.owner_id, tenant_id = rag_set_document_owner.tenant_id
+             WHERE c.document_id = rag_set_document_owner.document_id;
+        END IF;
         PERFORM @extschema@.rag_allow_owner_change(false);
     END IF;
     RETURN changed;

@@ -69,15 +69,10 @@ CentroidPanels::CentroidPanels(const std::vector<float>& centroids, size_t lists
     }
 }
 
-void CentroidPanels::products(const float* block, size_t count, float* out) const {
-    quantized_kernels().centroid_products(block, align_up(count, kTileRows), dims_, panels_.data(),
-                                          align_up(lists_, kPanelWidth), out);
-}
-
 void CentroidPanels::nearest(const float* block, size_t count, uint32_t* out) {
-    const size_t width = align_up(lists_, kPanelWidth);
-    scores_.resize(align_up(count, kTileRows) * width);
-    products(block, count, scores_.data());
+    const size_t width = align_up(lists_, kPanelWidth), tiled = align_up(count, kTileRows);
+    scores_.resize(tiled * width);
+    quantized_kernels().centroid_products(block, tiled, dims_, panels_.data(), width, scores_.data());
     for (size_t r = 0; r < count; ++r) {
         const float* s = scores_.data() + r * width;
         size_t best = 0;

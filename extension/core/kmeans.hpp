@@ -49,8 +49,6 @@ class CentroidPanels {
     // Nearest centroid of each of `count` rows in `block` (row-major, readable up to a multiple of
     // kTileRows rows): argmin ||c||^2 - 2 x.c.
     void nearest(const float* block, size_t count, uint32_t* out);
-    // out[r * width + j] = x_r . c_j, width = lists rounded up to a whole panel.
-    void products(const float* block, size_t count, float* out) const;
     const std::vector<float>& norms() const { return norms_; }
 
   private:
