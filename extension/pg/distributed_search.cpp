@@ -247,13 +247,13 @@ std::vector<ScoredChunk> distributed_keyword_top_k(const ExtensionCatalog& cat, 
     // round one, or no common term to leave out: every candidate is scored, as a plain search would.
     std::vector<std::pair<double, size_t>> common;  // (bound, term), smallest bound first
     std::vector<size_t> rare;
-    for (size_t i = 0; i < kq.terms.size(); ++i) {
-        if (stats.df[i] == 0) continue;
-        double bound = std::log(1 + (stats.n - stats.df[i] + 0.5) / (stats.df[i] + 0.5)) * (k1 + 1);
+    for (size_t i = 0, j = 0; i < kq.terms.size(); ++i) {
+        if (stats.df[i] == 0) continue;  // not among `terms` (idf[j] is the term's of kq.terms[i])
         if (stats.df[i] * kCommonShare > stats.n)
-            common.emplace_back(bound, i);
+            common.emplace_back(idf[j] * (k1 + 1), i);
         else
             rare.push_back(i);
+        ++j;
     }
     std::sort(common.begin(), common.end());
     if (rare.empty() && !common.empty()) {  // only common terms: the rarest of them starts
